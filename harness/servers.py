@@ -1,0 +1,99 @@
+"""Run the mock and the service for real on 127.0.0.1, on ephemeral ports.
+
+The listening socket is bound and listening before the server starts, so a caller may connect at
+once: connections wait in the backlog until the server accepts them, and nobody polls for readiness.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+LOOPBACK = "127.0.0.1"
+BACKLOG = 4096
+
+
+def listening_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
+    """A TCP socket bound to host:port (0 = ephemeral) and already listening."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(BACKLOG)
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+@dataclass
+class RunningProcess:
+    """A server running in a child process; `url` is its base URL."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextmanager
+def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn in a background thread; yield its base URL."""
+    sock = listening_socket()
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, **config)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield base_url(sock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@contextmanager
+def serve_in_process(
+    module: str,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    stop_timeout: float = 10.0,
+) -> Iterator[RunningProcess]:
+    """Run `python -m <module> --fd N <args>` on an inherited listening socket.
+
+    Both `mock_llm` and `service` accept `--fd`. The child is stopped with SIGTERM and killed if it
+    has not exited within `stop_timeout` seconds.
+    """
+    sock = listening_socket()
+    fd = sock.fileno()
+    child_env = {**os.environ, **(env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--fd", str(fd), *args],
+        pass_fds=(fd,),
+        env=child_env,
+    )
+    try:
+        yield RunningProcess(url=base_url(sock), process=process)
+    finally:
+        sock.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=stop_timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,0 +1,1 @@
+"""A mock OpenAI-compatible LLM server with a deterministic schedule, faults and evidence."""

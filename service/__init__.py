@@ -1,0 +1,1 @@
+"""ghoststream service: relays an OpenAI-compatible LLM stream to browsers over SSE."""
