@@ -1,1 +1,1 @@
-"""Test, benchmark and load-test support shared by the whole project: real servers, timing client."""
+"""Support shared by tests, benchmarks and load tests: real servers and the timing client."""

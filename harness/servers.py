@@ -54,7 +54,9 @@ def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a background thread; yield its base URL."""
     sock = listening_socket()
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, **config)
+        uvicorn.Config(
+            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2, **config
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
