@@ -54,14 +54,16 @@ def new_client(max_connections: int = 2000, timeout: float = 30.0) -> httpx.Asyn
 async def timed_stream(
     client: httpx.AsyncClient,
     url: str,
-    body: Mapping[str, Any],
+    body: Mapping[str, Any] | None = None,
     *,
+    method: str = "POST",
+    params: Mapping[str, str] | None = None,
     dialect: Dialect = "service",
     headers: Mapping[str, str] | None = None,
     abort_after_tokens: int | None = None,
     clock: Clock = time.perf_counter,
 ) -> StreamRecord:
-    """POST `body` to `url` and record the stream; close early after `abort_after_tokens` tokens.
+    """Send `body` (JSON) to `url` and record the stream; close after `abort_after_tokens` tokens.
 
     Closing leaves the `async with` without reading the rest, which drops the connection: the
     server sees a client disconnect, exactly as when a browser tab goes away.
@@ -69,7 +71,9 @@ async def timed_stream(
     record = StreamRecord(started_at=clock())
     recorder = StreamRecorder(record, dialect)
     try:
-        async with client.stream("POST", url, json=body, headers=headers) as response:
+        async with client.stream(
+            method, url, json=body, params=params, headers=headers
+        ) as response:
             record.status = response.status_code
             record.headers_at = clock()
             if response.status_code != 200:
@@ -82,6 +86,8 @@ async def timed_stream(
                 if abort_after_tokens is not None and record.tokens >= abort_after_tokens:
                     record.aborted = True
                     break
+            else:
+                return recorder.finish(clock(), body_complete=True)
     except httpx.HTTPError as exc:
         record.transport_error = type(exc).__name__
     return recorder.finish(clock())

@@ -1,7 +1,9 @@
 """What a client saw of one stream, fed bytes and timestamps; no I/O, so every transport shares it.
 
-Two wire dialects are understood: the service's protocol (`event: token|done|error`) and the
-OpenAI chunk stream (`data: {chunk}` ... `data: [DONE]`) that the mock and real APIs speak.
+Three wire dialects are understood: the service's protocol (`event: token|done|error`), the
+OpenAI chunk stream (`data: {chunk}` ... `data: [DONE]`) that the mock and real APIs speak, and
+"raw": the naive baseline's undelimited text, where each chunk read counts as one token and the
+body's end counts as done.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Literal
 
 from service.sse import SSEDecoder
 
-Dialect = Literal["service", "openai"]
+Dialect = Literal["service", "openai", "raw"]
 
 
 @dataclass(slots=True)
@@ -81,6 +83,10 @@ class StreamRecorder:
     def feed(self, chunk: bytes, now: float) -> bool:
         """Consume bytes received at `now`; True once a terminal event has been seen."""
         record = self.record
+        if self._dialect == "raw":
+            record.token_times.append(now)
+            record.texts.append(chunk.decode("utf-8", errors="replace"))
+            return False
         for event in self._decoder.feed(chunk):
             if event.id is not None:
                 record.event_ids.append(event.id)
@@ -120,6 +126,9 @@ class StreamRecorder:
                 record.token_times.append(now)
                 record.texts.append(content)
 
-    def finish(self, now: float) -> StreamRecord:
+    def finish(self, now: float, *, body_complete: bool = False) -> StreamRecord:
+        """Close the record; a raw body that ended cleanly counts as done."""
+        if body_complete and self._dialect == "raw" and not self.record.aborted:
+            self.record.terminal = "done"
         self.record.ended_at = now
         return self.record
