@@ -1,17 +1,22 @@
-"""The stream-timing client: one async implementation for tests and benchmarks.
+"""The stream-timing client: one lean async implementation for tests and benchmarks.
 
-It times what a browser would see: bytes are stamped as they come off the socket and decoded with
-the project's SSE codec (`harness.records`). Load tests feed the same recorder from Locust's
-gevent transport instead of this one.
+It times what a browser would see: each read off the socket is stamped and fed to the shared
+recorder (`harness.records`). It speaks HTTP/1.1 itself over an asyncio protocol with httptools'
+C parser (the one uvicorn uses), one connection per stream, because a general-purpose client
+spends more CPU per chunk than the servers under test and would time its own backlog at a
+thousand concurrent streams. Load tests feed the same recorder from Locust's transport instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import httpx
+import httptools
 
 from harness.records import Dialect, StreamRecord, StreamRecorder
 
@@ -41,18 +46,85 @@ def openai_body(prompt: str, model: str = "gpt-4o-mini", **extra: Any) -> dict[s
     }
 
 
-def new_client(max_connections: int = 2000, timeout: float = 30.0) -> httpx.AsyncClient:
-    """An httpx client sized for many concurrent open streams."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout, connect=10.0),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-    )
+class _StreamProtocol(asyncio.Protocol):
+    """Feeds response body bytes to the recorder as they arrive; resolves `done` at the end."""
+
+    def __init__(
+        self,
+        recorder: StreamRecorder,
+        clock: Clock,
+        done: asyncio.Future[None],
+        abort_after_tokens: int | None,
+    ) -> None:
+        self.recorder = recorder
+        self.record = recorder.record
+        self.clock = clock
+        self.done = done
+        self.abort_after_tokens = abort_after_tokens
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.now = 0.0
+        self.error_body = bytearray()
+        self.complete = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.now = self.clock()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self.finish(transport_error=f"bad response: {exc}")
+
+    def on_headers_complete(self) -> None:
+        self.record.status = self.parser.get_status_code()
+        self.record.headers_at = self.now
+
+    def on_body(self, body: bytes) -> None:
+        if self.done.done():
+            return
+        if self.record.status != 200:
+            self.error_body += body
+            return
+        if self.recorder.feed(body, self.now):
+            self.finish()
+        elif self.abort_after_tokens is not None and self.record.tokens >= self.abort_after_tokens:
+            self.abort()
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        if self.record.status != 200:
+            self.record.terminal_data = {
+                "status": self.record.status,
+                "body": self.error_body.decode("utf-8", errors="replace"),
+            }
+        self.finish()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.finish(transport_error="connection lost before the stream ended")
+
+    def abort(self) -> None:
+        """Go away like a closed browser tab: close the connection mid-stream."""
+        if not self.done.done():
+            self.record.aborted = True
+            self.record.aborted_at_wall = time.time()
+            self.finish()
+
+    def finish(self, transport_error: str | None = None) -> None:
+        if self.done.done():
+            return
+        if transport_error is not None:
+            self.record.transport_error = transport_error
+        self.recorder.finish(self.clock(), body_complete=self.complete)
+        if self.transport is not None:
+            self.transport.close()
+        self.done.set_result(None)
 
 
 async def timed_stream(
-    client: httpx.AsyncClient,
     url: str,
     body: Mapping[str, Any] | None = None,
     *,
@@ -61,33 +133,51 @@ async def timed_stream(
     dialect: Dialect = "service",
     headers: Mapping[str, str] | None = None,
     abort_after_tokens: int | None = None,
+    abort_after_s: float | None = None,
+    timeout: float = 60.0,
     clock: Clock = time.perf_counter,
 ) -> StreamRecord:
-    """Send `body` (JSON) to `url` and record the stream; close after `abort_after_tokens` tokens.
+    """Send a request (JSON `body`, if any) to `url` and record the stream as it arrives.
 
-    Closing leaves the `async with` without reading the rest, which drops the connection: the
-    server sees a client disconnect, exactly as when a browser tab goes away.
+    Abort (close the connection, as a browser does) after `abort_after_tokens` tokens or
+    `abort_after_s` seconds; a stream still open after `timeout` seconds is closed and recorded
+    with a transport error, so nothing waits forever.
     """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    target = (parts.path or "/") + (f"?{urlencode(params)}" if params else "")
+    payload = json.dumps(body).encode() if body is not None else b""
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: {host}:{port}",
+        "Accept: text/event-stream",
+        "Connection: close",
+        f"Content-Length: {len(payload)}",
+    ]
+    if body is not None:
+        lines.append("Content-Type: application/json")
+    lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+    loop = asyncio.get_running_loop()
     record = StreamRecord(started_at=clock())
-    recorder = StreamRecorder(record, dialect)
+    done: asyncio.Future[None] = loop.create_future()
+    protocol = _StreamProtocol(StreamRecorder(record, dialect), clock, done, abort_after_tokens)
     try:
-        async with client.stream(
-            method, url, json=body, params=params, headers=headers
-        ) as response:
-            record.status = response.status_code
-            record.headers_at = clock()
-            if response.status_code != 200:
-                await response.aread()
-                record.terminal_data = {"status": response.status_code, "body": response.text}
-                return recorder.finish(clock())
-            async for chunk in response.aiter_raw():
-                if recorder.feed(chunk, clock()):
-                    break
-                if abort_after_tokens is not None and record.tokens >= abort_after_tokens:
-                    record.aborted = True
-                    break
-            else:
-                return recorder.finish(clock(), body_complete=True)
-    except httpx.HTTPError as exc:
-        record.transport_error = type(exc).__name__
-    return recorder.finish(clock())
+        transport, _ = await loop.create_connection(lambda: protocol, host, port)
+    except OSError as exc:
+        record.transport_error = f"connect failed: {exc.strerror or exc}"
+        record.ended_at = clock()
+        return record
+    transport.write(request)
+    timer = loop.call_later(abort_after_s, protocol.abort) if abort_after_s is not None else None
+    try:
+        await asyncio.wait_for(asyncio.shield(done), timeout)
+    except TimeoutError:
+        protocol.finish(transport_error=f"no end after {timeout} s")
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if not done.done():  # cancelled by our caller: still close the connection
+            protocol.abort()
+    return record

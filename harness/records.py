@@ -31,6 +31,8 @@ class StreamRecord:
     terminal_data: dict[str, Any] | None = None
     ended_at: float | None = None
     aborted: bool = False
+    aborted_at_wall: float | None = None
+    """`time.time()` when the client closed the connection, to compare with a server's clock."""
     transport_error: str | None = None
     usage: dict[str, Any] | None = None
     event_ids: list[str] = field(default_factory=list)
