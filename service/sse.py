@@ -64,36 +64,29 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Consume `chunk`; return the events completed by it, in order."""
-        if self._pending_cr and chunk.startswith(b"\n"):
+        if self._pending_cr and chunk[:1] == b"\n":
             chunk = chunk[1:]
         self._pending_cr = False
-        buffer = self._buffer + chunk
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if b"\r" in buffer:
+            # A CR at the very end may be the first half of a CRLF split across reads.
+            self._pending_cr = buffer.endswith(b"\r")
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = buffer.split(b"\n")
+        self._buffer = lines.pop()
         events: list[ServerSentEvent] = []
-        start = 0
-        length = len(buffer)
-        while start < length:
-            cr = buffer.find(b"\r", start)
-            lf = buffer.find(b"\n", start)
-            if cr == -1 and lf == -1:
-                break
-            if cr == -1 or (lf != -1 and lf < cr):
-                end, next_start = lf, lf + 1
-            elif cr + 1 < length:
-                end = cr
-                next_start = cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
-            else:
-                end, next_start = cr, cr + 1
-                self._pending_cr = True
-            event = self._line(buffer[start:end].decode("utf-8", errors="replace"))
+        for line in lines:
+            event = self._line(line.decode("utf-8", errors="replace"))
             if event is not None:
                 events.append(event)
-            start = next_start
-        self._buffer = buffer[start:]
         return events
 
     def _line(self, line: str) -> ServerSentEvent | None:
         if not line:
             return self._dispatch()
+        if line.startswith("data: "):
+            self._data.append(line[6:])
+            return None
         if line.startswith(":"):
             return None
         name, _, value = line.partition(":")

@@ -1,0 +1,76 @@
+"""Servers and options for the benchmarks; every server is a real process on an ephemeral port.
+
+`--quick` runs every benchmark once on small samples (CI does this so none rots); figures come
+from a full run. `--target-url` points the latency probes at any OpenAI-compatible API instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.endpoints import Endpoint
+from benchmarks.report import Report
+from harness.servers import serve_in_process
+
+_REPORT = pytest.StashKey[Report]()
+FAKE_KEY = "sk-bench-not-a-real-key"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ghoststream benchmarks")
+    group.addoption("--quick", action="store_true", help="small samples: check the suite runs")
+    group.addoption("--report-dir", default="reports/bench", help="where summary.md and charts go")
+    group.addoption("--target-url", default=None, help="OpenAI-compatible base URL to probe")
+    group.addoption("--target-key", default=os.environ.get("TARGET_API_KEY"), help="its API key")
+    group.addoption("--target-model", default="gpt-4o-mini", help="its model")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_REPORT] = Report(quick=bool(config.getoption("--quick")))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    report = session.config.stash.get(_REPORT, None)
+    if report is not None and report.figures:
+        path = report.write(Path(session.config.getoption("--report-dir")))
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"benchmark report: {path}")
+            reporter.write_line(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def report(pytestconfig: pytest.Config) -> Report:
+    return pytestconfig.stash[_REPORT]
+
+
+@pytest.fixture(scope="session")
+def quick(pytestconfig: pytest.Config) -> bool:
+    return bool(pytestconfig.getoption("--quick"))
+
+
+@pytest.fixture(scope="session")
+def mock() -> Iterator[Endpoint]:
+    with serve_in_process("mock_llm", ["--log-level", "warning"]) as server:
+        yield Endpoint("direct", server.url, server.pid)
+
+
+def _relay_env(mock: Endpoint) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": f"{mock.base_url}/v1", "OPENAI_API_KEY": FAKE_KEY}
+
+
+@pytest.fixture(scope="session")
+def service(mock: Endpoint) -> Iterator[Endpoint]:
+    env = {**_relay_env(mock), "LOG_LEVEL": "warning"}
+    with serve_in_process("service", [], env=env) as server:
+        yield Endpoint("service", server.url, server.pid)
+
+
+@pytest.fixture(scope="session")
+def naive(mock: Endpoint) -> Iterator[Endpoint]:
+    with serve_in_process("benchmarks.naive_relay", [], env=_relay_env(mock)) as server:
+        yield Endpoint("naive", server.url, server.pid)

@@ -1,0 +1,59 @@
+"""CPU per relayed token: service vs naive relay vs the mock itself, over the same fixed load."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from benchmarks.endpoints import Endpoint, directive
+from benchmarks.load import CpuMeter, run_streams
+from benchmarks.report import Report
+from benchmarks.sweeps import failures
+
+
+async def _measure(endpoint: Endpoint, meter: CpuMeter, prompt: str, streams: int) -> int:
+    meter.start()
+    records = await run_streams(lambda _i: endpoint.stream(prompt), streams, streams, endpoint.name)
+    meter.stop()
+    assert not failures(records), failures(records)[:5]
+    return sum(r.tokens for r in records)
+
+
+def test_cpu_per_relayed_token(
+    benchmark: BenchmarkFixture,
+    mock: Endpoint,
+    service: Endpoint,
+    naive: Endpoint,
+    report: Report,
+    quick: bool,
+) -> None:
+    streams, tokens = (20, 10) if quick else (200, 50)
+    prompt = directive(ttft_ms=50, itl_ms=20, tokens=tokens) + " Tell me a story."
+    assert mock.pid and service.pid and naive.pid
+
+    def run() -> dict[str, float]:
+        us_per_token: dict[str, float] = {}
+        for relay in (service, naive):
+            meter = CpuMeter({relay.name: relay.pid or 0})
+            relayed = asyncio.run(_measure(relay, meter, prompt, streams))
+            assert meter.spent is not None
+            us_per_token[relay.name] = meter.spent[relay.name] / relayed * 1e6
+        meter = CpuMeter({"mock": mock.pid or 0})
+        sent = asyncio.run(_measure(mock, meter, prompt, streams))
+        assert meter.spent is not None
+        us_per_token["mock"] = meter.spent["mock"] / sent * 1e6
+        return us_per_token
+
+    us = benchmark.pedantic(run, rounds=1, iterations=1)
+    ratio = us["service"] / us["naive"]
+    benchmark.extra_info.update(us_per_token=us, service_to_naive=ratio)
+    label = f"CPU per token ({streams}x{tokens})"
+    report.add(label, "service", us["service"], "µs/token")
+    report.add(label, "naive relay", us["naive"], "µs/token")
+    report.add(label, "mock", us["mock"], "µs/token")
+    report.add(label, "service / naive", ratio, "x", "<= 0.25", ratio <= 0.25)
+    mock_rate = 1e6 / us["mock"]
+    report.add(
+        label, "mock tokens per CPU-second", mock_rate, "tok/s", ">= 40,000", mock_rate >= 40_000
+    )

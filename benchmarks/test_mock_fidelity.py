@@ -1,0 +1,62 @@
+"""The mock's timing fidelity and CPU cost: TTFT and ITL error against its configured schedule."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from benchmarks.endpoints import Endpoint, directive
+from benchmarks.load import CpuMeter
+from benchmarks.report import Report
+from benchmarks.sweeps import failures, waves
+from harness.stats import percentile
+
+TTFT_MS, ITL_MS = 200, 50
+
+
+@pytest.mark.parametrize("concurrency", [1, 100, 1000])
+def test_mock_timing_fidelity(
+    benchmark: BenchmarkFixture, mock: Endpoint, report: Report, quick: bool, concurrency: int
+) -> None:
+    concurrency = min(concurrency, 20) if quick else concurrency
+    tokens = 5 if quick else 20
+    rounds = 1 if quick else max(1, 300 // concurrency)
+    prompt = directive(ttft_ms=TTFT_MS, itl_ms=ITL_MS, tokens=tokens) + " Be precise."
+    meter = CpuMeter({"mock": mock.pid or 0})
+
+    def run() -> list:
+        meter.start()
+        records = asyncio.run(waves([mock], prompt, concurrency, rounds))["direct"]
+        meter.stop()
+        return records
+
+    records = benchmark.pedantic(run, rounds=1, iterations=1)
+    assert not failures(records), failures(records)[:5]
+    ttft_error = [r.ttft * 1000 - TTFT_MS for r in records if r.ttft is not None]
+    itl_error = [g * 1000 - ITL_MS for r in records for g in r.gaps]
+    assert meter.spent is not None
+    tokens_per_cpu_s = sum(r.tokens for r in records) / meter.spent["mock"]
+    figures = {
+        "ttft_error_p50_ms": percentile(ttft_error, 50),
+        "ttft_error_p99_ms": percentile(ttft_error, 99),
+        "itl_error_p50_ms": percentile(itl_error, 50),
+        "itl_error_p99_ms": percentile(itl_error, 99),
+        "tokens_per_cpu_second": tokens_per_cpu_s,
+    }
+    benchmark.extra_info.update(figures)
+    for q in (50, 99):
+        report.point(
+            f"mock TTFT error p{q} (ms)", "direct", concurrency, figures[f"ttft_error_p{q}_ms"]
+        )
+    label = f"mock fidelity c={concurrency}"
+    report.add(label, "TTFT error p50", figures["ttft_error_p50_ms"], "ms")
+    p99 = figures["ttft_error_p99_ms"]
+    if concurrency == 1000:
+        report.add(label, "TTFT error p99", p99, "ms", "< 25 ms", p99 < 25)
+    else:
+        report.add(label, "TTFT error p99", p99, "ms")
+    report.add(label, "ITL error p50", figures["itl_error_p50_ms"], "ms")
+    report.add(label, "ITL error p99", figures["itl_error_p99_ms"], "ms")
+    report.add(label, "mock tokens per CPU-second", tokens_per_cpu_s, "tok/s")
