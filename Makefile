@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run mock test test-fast lint bench load clean
+.PHONY: run mock test lint bench bench-quick load clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks $(BENCH_ARGS)
+	mkdir -p reports/bench
+	$(BIN)/python -m pytest benchmarks -s --benchmark-json=reports/bench/benchmark.json $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m pytest benchmarks --quick --benchmark-disable-gc -q $(BENCH_ARGS)
 
 load: $(STAMP)
 	$(BIN)/python -m loadtests $(LOAD_ARGS)

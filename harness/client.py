@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -144,7 +145,8 @@ async def timed_stream(
     with a transport error, so nothing waits forever.
     """
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    secure = parts.scheme == "https"
+    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80)
     target = (parts.path or "/") + (f"?{urlencode(params)}" if params else "")
     payload = json.dumps(body).encode() if body is not None else b""
     lines = [
@@ -164,7 +166,9 @@ async def timed_stream(
     done: asyncio.Future[None] = loop.create_future()
     protocol = _StreamProtocol(StreamRecorder(record, dialect), clock, done, abort_after_tokens)
     try:
-        transport, _ = await loop.create_connection(lambda: protocol, host, port)
+        transport, _ = await loop.create_connection(
+            lambda: protocol, host, port, ssl=ssl.create_default_context() if secure else None
+        )
     except OSError as exc:
         record.transport_error = f"connect failed: {exc.strerror or exc}"
         record.ended_at = clock()
