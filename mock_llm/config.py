@@ -1,0 +1,59 @@
+"""The mock's server-wide defaults and the per-stream plan resolved from them.
+
+Defaults come from the CLI (or a test's `MockConfig`); each request may override them with
+`X-Mock-*` headers, a `[mock: ...]` directive in its prompt, or a matching scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Mode = Literal["prose", "echo", "fixed"]
+Fault = Literal[
+    "http_429",
+    "http_500",
+    "http_503",
+    "error_midstream",
+    "drop_midstream",
+    "stall_midstream",
+    "malformed_midstream",
+    "slow_headers",
+]
+FAULTS: tuple[str, ...] = Fault.__args__  # type: ignore[attr-defined]
+HTTP_FAULTS = frozenset({"http_429", "http_500", "http_503"})
+MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Server-wide defaults. Times are milliseconds; `tokens` is the length of a prose answer."""
+
+    ttft_ms: float = 300.0
+    itl_ms: float = 30.0
+    tokens: int = 40
+    seed: int = 0
+    jitter_ms: float = 0.0
+    model: str = "gpt-4o-mini"
+    api_key: str | None = None
+    scenarios_path: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+    history: int = 10_000
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """Everything that decides one response: what text, on what schedule, with which fault."""
+
+    ttft_ms: float
+    itl_ms: float
+    tokens: int
+    seed: int
+    jitter_ms: float
+    mode: Mode = "prose"
+    fault: Fault | None = None
+    fault_after: int = 0
+    retry_after_ms: int = 1000
+    scenario: str | None = None
+    fixed_text: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
