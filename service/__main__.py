@@ -1,0 +1,50 @@
+"""`python -m service` (or `ghoststream`): run the streaming service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from service.app import create_app
+from service.settings import Settings
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ghoststream", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--fd", type=int, default=None, help="serve on an inherited socket")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    settings = Settings()
+    level = settings.log_level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise
+    if args.fd is None:
+        upstream = (
+            "the embedded mock" if settings.uses_embedded_mock else settings.upstream_base_url
+        )
+        sys.stderr.write(
+            f"ghoststream: open http://{args.host}:{args.port}/ (upstream: {upstream})\n"
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        fd=args.fd,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        backlog=4096,
+    )
+
+
+if __name__ == "__main__":
+    main()

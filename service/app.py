@@ -1,0 +1,120 @@
+"""The service's ASGI app: the two streaming routes as plain ASGI, FastAPI for the rest.
+
+`create_app(settings)` builds it; the lifespan opens the upstream client (and the embedded mock
+when no upstream is configured) and closes them on shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.embedded import embedded_mock
+from service.errors import input_error
+from service.relay import Receive, Relay, Scope, Send, send_json
+from service.settings import Settings
+from service.upstream import Upstream
+
+STATIC = Path(__file__).parent / "static"
+RELAY_ROUTES = {"/ask-ai": "GET", "/api/chat": "POST"}
+log = logging.getLogger("ghoststream")
+
+
+class ServiceApp:
+    """Streaming routes go straight to the relay; everything else to FastAPI."""
+
+    def __init__(self, settings: Settings, api: FastAPI, relay: Relay) -> None:
+        self.settings = settings
+        self.api = api
+        self.relay = relay
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            method = RELAY_ROUTES.get(scope["path"])
+            if method is not None:
+                if scope["method"] == method:
+                    await self.relay(scope, receive, send)
+                else:
+                    error = input_error("method_not_allowed", f"Use {method} for this path.")
+                    await send_json(send, error.status, error.body(), [(b"allow", method.encode())])
+                return
+        await self.api(scope, receive, send)
+
+
+def upstream_client(settings: Settings) -> httpx.AsyncClient:
+    """One pooled client for every stream. No read timeout: the relay times first token and
+    idle gaps itself, with error codes of their own."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(connect=settings.connect_timeout_s, read=None, write=10, pool=None),
+        limits=httpx.Limits(
+            max_connections=settings.max_upstream_connections, max_keepalive_connections=512
+        ),
+        follow_redirects=False,
+    )
+
+
+def create_app(settings: Settings | None = None) -> ServiceApp:
+    settings = settings or Settings()
+    relay = Relay(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            upstream_settings = settings
+            if settings.uses_embedded_mock:
+                base_url = await stack.enter_async_context(embedded_mock())
+                upstream_settings = settings.model_copy(update={"openai_base_url": base_url})
+                log.info("no OPENAI_API_KEY or OPENAI_BASE_URL set: using the embedded mock LLM")
+            else:
+                log.info("upstream %s, model %s", settings.upstream_base_url, settings.llm_model)
+            client = await stack.enter_async_context(upstream_client(settings))
+            relay.upstream = Upstream(client, upstream_settings)
+            yield
+
+    api = FastAPI(
+        title="ghoststream",
+        summary="Streams an LLM's answer to browsers over Server-Sent Events.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+
+    @api.exception_handler(StarletteHTTPException)
+    async def json_errors(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(
+            error.status_code, "invalid_request"
+        )
+        body = {"error": {"code": code, "message": str(error.detail)}}
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+    @api.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @api.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        upstream = "embedded mock" if settings.uses_embedded_mock else settings.upstream_base_url
+        return {"status": "ok", "upstream": upstream, "model": settings.llm_model}
+
+    @api.get("/api/personas")
+    async def personas() -> dict[str, Any]:
+        """The personas a client may choose by name."""
+        return {
+            "default": settings.default_persona,
+            "personas": [
+                {"name": name, "label": persona.label}
+                for name, persona in settings.personas.items()
+            ],
+        }
+
+    return ServiceApp(settings, api, relay)

@@ -1,0 +1,260 @@
+"""The streaming endpoints as plain ASGI: validate, open upstream, relay, end with one event.
+
+Reads top to bottom: input -> response headers -> upstream -> relay loop -> terminal event.
+A watcher task listens for `http.disconnect` for the stream's whole life and cancels it at once,
+whatever it is waiting on (the first token, a stalled upstream, a send blocked on a client that
+stopped reading); the one `finally` then closes the upstream, so the model stops generating.
+Starlette's StreamingResponse would leave that to garbage collection, hence ASGI by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from service import chat_input
+from service.chat_input import ChatInput
+from service.errors import InputError, input_error, stream_error_payload
+from service.settings import Settings
+from service.sse import encode_comment, encode_event
+from service.upstream import ChunkParser, Upstream, UpstreamFailure
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+
+log = logging.getLogger("ghoststream.relay")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+async def send_json(
+    send: Send, status: int, body: Any, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"cache-control", b"no-store"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's `X-Request-ID` when it is a sane token, else a fresh one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _REQUEST_ID.fullmatch(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The request body, refused early when over `limit`; None if the client left."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise input_error("body_too_large", f"The body is over {limit} bytes.")
+        if name == b"content-type" and not value.lower().startswith(b"application/json"):
+            raise input_error("unsupported_media_type", "Send the body as application/json.")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise input_error("body_too_large", f"The body is over {limit} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class Relay:
+    """`GET /ask-ai` and `POST /api/chat`. `upstream` is set when the app starts."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.upstream: Upstream | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = request_id_of(scope)
+        try:
+            if scope["method"] == "GET":
+                chat = chat_input.from_query(scope["query_string"], self.settings)
+            else:
+                body = await read_body(scope, receive, self.settings.max_body_bytes)
+                if body is None:
+                    return
+                chat = chat_input.from_body(body, self.settings)
+        except InputError as error:
+            await send_json(
+                send, error.status, error.body(), [(b"x-request-id", request_id.encode())]
+            )
+            return
+        assert self.upstream is not None, "the app's lifespan sets the upstream"
+        await _Stream(self.settings, self.upstream, chat, request_id, send).run(receive)
+
+
+class _Stream:
+    """One relayed answer, from response headers to its single terminal event."""
+
+    def __init__(
+        self, settings: Settings, upstream: Upstream, chat: ChatInput, request_id: str, send: Send
+    ) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.chat = chat
+        self.request_id = request_id
+        self._send = send
+        self.loop = asyncio.get_running_loop()
+        self.started = self.loop.time()
+        self.last_sent = self.started
+        self.first_token_at: float | None = None
+        self.tokens = 0
+        self.event_id = 0
+        self.disconnected = False
+        self.finished = False
+        self.debug = log.isEnabledFor(logging.DEBUG)
+
+    async def run(self, receive: Receive) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        helpers = [self.loop.create_task(self._watch(receive, task))]
+        if self.settings.heartbeat_s > 0:
+            helpers.append(self.loop.create_task(self._heartbeat()))
+        response: httpx.Response | None = None
+        try:
+            headers = [*STREAM_HEADERS, (b"x-request-id", self.request_id.encode())]
+            await self.send({"type": "http.response.start", "status": 200, "headers": headers})
+            try:
+                async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline:
+                    response = await self.upstream.open(
+                        self.upstream.body(self.chat), self.request_id
+                    )
+                    parser = await self._relay(response, deadline)
+                await self._done(parser)
+            except TimeoutError:
+                await self._error("first_token_timeout" if self.tokens == 0 else "idle_timeout")
+            except UpstreamFailure as failure:
+                log.warning("stream %s upstream failure %s", self.request_id, failure)
+                await self._error(failure.code, failure.retry_after)
+            except httpx.TransportError as error:
+                log.warning(
+                    "stream %s upstream transport %s", self.request_id, type(error).__name__
+                )
+                await self._error("upstream_disconnected")
+        except asyncio.CancelledError:
+            if not self.disconnected:
+                raise
+            task.uncancel()
+            log.info(
+                "stream %s cancelled by client after %d tokens (%.0f ms)",
+                self.request_id,
+                self.tokens,
+                (self.loop.time() - self.started) * 1000,
+            )
+        finally:
+            self.finished = True
+            for helper in helpers:
+                helper.cancel()
+            if response is not None:
+                await response.aclose()
+
+    async def _relay(self, response: httpx.Response, deadline: asyncio.Timeout) -> ChunkParser:
+        parser = ChunkParser()
+        idle = self.settings.idle_timeout_s
+        loop = self.loop
+        async for raw in response.aiter_raw():
+            texts = parser.feed(raw)
+            if texts:
+                if self.first_token_at is None:
+                    self.first_token_at = loop.time()
+                frames = []
+                for text in texts:
+                    self.event_id += 1
+                    frames.append(encode_event(json.dumps({"text": text}), "token", self.event_id))
+                self.tokens += len(texts)
+                await self.send(
+                    {"type": "http.response.body", "body": b"".join(frames), "more_body": True}
+                )
+                if self.debug:
+                    log.debug("stream %s sent %d tokens", self.request_id, len(texts))
+            if self.first_token_at is not None:
+                deadline.reschedule(loop.time() + idle)
+            if parser.done:
+                break
+        if not parser.done and parser.finish_reason is None:
+            raise UpstreamFailure("upstream_disconnected", detail="body ended without [DONE]")
+        return parser
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.last_sent = self.loop.time()
+        await self._send(message)
+
+    async def _terminal(self, event: str, payload: dict[str, Any]) -> None:
+        self.finished = True  # from here on, neither heartbeat nor watcher may act
+        self.event_id += 1
+        frame = encode_event(json.dumps(payload), event, self.event_id)
+        await self.send({"type": "http.response.body", "body": frame, "more_body": False})
+
+    async def _done(self, parser: ChunkParser) -> None:
+        now = self.loop.time()
+        ttft = None if self.first_token_at is None else self.first_token_at - self.started
+        await self._terminal(
+            "done",
+            {
+                "finish_reason": parser.finish_reason or "stop",
+                "usage": parser.usage,
+                "tokens": self.tokens,
+                "ttft_ms": None if ttft is None else round(ttft * 1000, 1),
+                "duration_ms": round((now - self.started) * 1000, 1),
+                "request_id": self.request_id,
+            },
+        )
+
+    async def _error(self, code: str, retry_after: float | None = None) -> None:
+        await self._terminal("error", stream_error_payload(code, retry_after, self.request_id))
+
+    async def _watch(self, receive: Receive, task: asyncio.Task[Any]) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if not self.finished:
+                    self.disconnected = True
+                    task.cancel()
+                return
+
+    async def _heartbeat(self) -> None:
+        interval = self.settings.heartbeat_s
+        while True:
+            await asyncio.sleep(max(0.0, self.last_sent + interval - self.loop.time()))
+            if self.finished:
+                return
+            if self.loop.time() - self.last_sent >= interval:
+                comment = {
+                    "type": "http.response.body",
+                    "body": encode_comment(),
+                    "more_body": True,
+                }
+                await self.send(comment)
