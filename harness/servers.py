@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -74,19 +75,24 @@ def serve_in_process(
     args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     stop_timeout: float = 10.0,
+    output: Path | None = None,
 ) -> Iterator[RunningProcess]:
     """Run `python -m <module> --fd N <args>` on an inherited listening socket.
 
     Both `mock_llm` and `service` accept `--fd`. The child is stopped with SIGTERM and killed if it
-    has not exited within `stop_timeout` seconds.
+    has not exited within `stop_timeout` seconds. With `output`, its stdout and stderr go to that
+    file (tests read the service's logs from it).
     """
     sock = listening_socket()
     fd = sock.fileno()
     child_env = {**os.environ, **(env or {})}
+    sink = open(output, "ab") if output is not None else None
     process = subprocess.Popen(
         [sys.executable, "-m", module, "--fd", str(fd), *args],
         pass_fds=(fd,),
         env=child_env,
+        stdout=sink,
+        stderr=subprocess.STDOUT if sink is not None else None,
     )
     try:
         yield RunningProcess(url=base_url(sock), process=process)
@@ -99,3 +105,5 @@ def serve_in_process(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if sink is not None:
+            sink.close()

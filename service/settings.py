@@ -7,7 +7,7 @@ plus `LLM_MODEL` and `LOG_LEVEL`; the service's own knobs are `GHOSTSTREAM_*`. W
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.personas import DEFAULT_PERSONAS, Persona
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     retry_attempts: int = 2
     retry_max_wait_s: float = 5.0
     max_upstream_connections: int = 20_000
+
+    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`OPENAI_API_KEY=` (set but empty) means "not set", as it does for the openai SDK."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def uses_embedded_mock(self) -> bool:
