@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
-
 from benchmarks.endpoints import Endpoint
 from benchmarks.load import run_streams
+from harness.evidence import MockEvidence
 from harness.records import StreamRecord
 
 
@@ -38,22 +37,15 @@ def failures(records: list[StreamRecord]) -> list[str]:
 
 async def mock_records(mock: Endpoint, wait_s: float = 5.0) -> list[dict[str, Any]]:
     """The mock's stream records, once none is still open (it long-polls; no sleeping here)."""
-    async with httpx.AsyncClient(base_url=mock.base_url, timeout=wait_s + 5) as client:
-        response = await client.get("/mock/requests", params={"wait_until_closed": wait_s})
-        response.raise_for_status()
-        return list(response.json()["requests"])
+    return await MockEvidence(mock.base_url).requests(wait_s)
 
 
 async def mock_stats(mock: Endpoint) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=mock.base_url, timeout=5) as client:
-        response = await client.get("/mock/stats")
-        response.raise_for_status()
-        return dict(response.json())
+    return dict(await MockEvidence(mock.base_url).stats())
 
 
 async def reset_mock(mock: Endpoint) -> None:
-    async with httpx.AsyncClient(base_url=mock.base_url, timeout=5) as client:
-        (await client.post("/mock/reset")).raise_for_status()
+    await MockEvidence(mock.base_url).reset()
 
 
 async def wait_for_open(mock: Endpoint, count: int, timeout: float = 30.0) -> None:

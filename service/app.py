@@ -99,6 +99,10 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
 
+    @api.get("/favicon.ico", include_in_schema=False, status_code=204)
+    async def favicon() -> None:
+        """No icon; answering keeps browsers' consoles free of a 404."""
+
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/healthz")

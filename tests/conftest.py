@@ -1,3 +1,112 @@
-"""Fixtures shared by every test package: real servers on 127.0.0.1, ephemeral ports."""
+"""Fixtures shared by every test package: real servers on 127.0.0.1, ephemeral ports.
+
+One mock process serves the whole session; each test that takes `mock` starts from a reset
+ledger, so the mock's evidence is about that test's streams only. Tests drive per-stream timing
+and faults through `X-Mock-*` headers or the `[mock: ...]` prompt directive.
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.evidence import MockEvidence
+from harness.servers import RunningProcess, serve_in_process
+
+FAKE_KEY = "sk-test-0123456789abcdefSECRET"
+"""The upstream key the service is given in tests; no byte the service sends may contain it."""
+
+
+def wait_until_serving(url: str) -> None:
+    """One health check: the connection waits in the listen backlog until the app has started,
+    so the first timed request of a test does not pay for the server's start-up."""
+    httpx.get(f"{url}/healthz", timeout=30).raise_for_status()
+
+
+@dataclass(frozen=True)
+class MockServer:
+    url: str
+    pid: int
+    evidence: MockEvidence
+
+    @property
+    def v1(self) -> str:
+        return f"{self.url}/v1"
+
+
+@pytest.fixture(scope="session")
+def mock_process() -> Iterator[RunningProcess]:
+    """The mock, with a quick default schedule; tests override it per stream."""
+    args = ["--log-level", "warning", "--ttft-ms", "50", "--itl-ms", "5", "--tokens", "20"]
+    with serve_in_process("mock_llm", args) as server:
+        wait_until_serving(server.url)
+        yield server
+
+
+@pytest.fixture
+async def mock(mock_process: RunningProcess) -> AsyncIterator[MockServer]:
+    evidence = MockEvidence(mock_process.url)
+    await evidence.reset()
+    yield MockServer(mock_process.url, mock_process.pid, evidence)
+
+
+@dataclass(frozen=True)
+class ServiceServer:
+    url: str
+    pid: int
+    log: Path
+
+    def read_log(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _service_env(mock_url: str, **settings: str) -> dict[str, str]:
+    return {
+        "OPENAI_BASE_URL": f"{mock_url}/v1",
+        "OPENAI_API_KEY": FAKE_KEY,
+        "LOG_LEVEL": "info",
+        **settings,
+    }
+
+
+@pytest.fixture(scope="session")
+def service_process(
+    mock_process: RunningProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceServer]:
+    """The service relaying the session's mock, with production defaults."""
+    log = tmp_path_factory.mktemp("service") / "service.log"
+    with serve_in_process("service", env=_service_env(mock_process.url), output=log) as server:
+        wait_until_serving(server.url)
+        yield ServiceServer(server.url, server.pid, log)
+
+
+@pytest.fixture(scope="session")
+def impatient_service_process(
+    mock_process: RunningProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceServer]:
+    """The service with short timeouts and a fast heartbeat, to see them fire in a test's time."""
+    log = tmp_path_factory.mktemp("impatient") / "service.log"
+    env = _service_env(
+        mock_process.url,
+        GHOSTSTREAM_FIRST_TOKEN_TIMEOUT_S="1.5",
+        GHOSTSTREAM_IDLE_TIMEOUT_S="0.5",
+        GHOSTSTREAM_HEARTBEAT_S="0.2",
+    )
+    with serve_in_process("service", env=env, output=log) as server:
+        wait_until_serving(server.url)
+        yield ServiceServer(server.url, server.pid, log)
+
+
+@pytest.fixture
+def service(service_process: ServiceServer, mock: MockServer) -> ServiceServer:
+    """The service; taking it also resets the mock, so its evidence is this test's alone."""
+    return service_process
+
+
+@pytest.fixture
+def impatient_service(impatient_service_process: ServiceServer, mock: MockServer) -> ServiceServer:
+    return impatient_service_process
