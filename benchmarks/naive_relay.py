@@ -44,6 +44,11 @@ async def ask_ai(prompt: str) -> StreamingResponse:
     return StreamingResponse(openai_stream_generator(prompt), media_type="text/event-stream")
 
 
+@app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 LOOPBACK = "127.0.0.1"
@@ -36,6 +37,11 @@ def listening_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
 def base_url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://{host}:{port}"
+
+
+def wait_until_serving(url: str, timeout: float = 30.0) -> None:
+    """One GET; the connection waits in the listen backlog until the app has started."""
+    httpx.get(url, timeout=timeout).raise_for_status()
 
 
 @dataclass
@@ -76,12 +82,14 @@ def serve_in_process(
     env: Mapping[str, str] | None = None,
     stop_timeout: float = 10.0,
     output: Path | None = None,
+    ready_path: str | None = "/healthz",
 ) -> Iterator[RunningProcess]:
     """Run `python -m <module> --fd N <args>` on an inherited listening socket.
 
     Both `mock_llm` and `service` accept `--fd`. The child is stopped with SIGTERM and killed if it
     has not exited within `stop_timeout` seconds. With `output`, its stdout and stderr go to that
-    file (tests read the service's logs from it).
+    file (tests read the service's logs from it). With `ready_path`, one GET of it returns before
+    this yields, so the first timed request does not pay for the child's start-up.
     """
     sock = listening_socket()
     fd = sock.fileno()
@@ -95,7 +103,10 @@ def serve_in_process(
         stderr=subprocess.STDOUT if sink is not None else None,
     )
     try:
-        yield RunningProcess(url=base_url(sock), process=process)
+        running = RunningProcess(url=base_url(sock), process=process)
+        if ready_path is not None:
+            wait_until_serving(running.url + ready_path)
+        yield running
     finally:
         sock.close()
         if process.poll() is None:

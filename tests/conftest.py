@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from harness.evidence import MockEvidence
@@ -19,12 +18,6 @@ from harness.servers import RunningProcess, serve_in_process
 
 FAKE_KEY = "sk-test-0123456789abcdefSECRET"
 """The upstream key the service is given in tests; no byte the service sends may contain it."""
-
-
-def wait_until_serving(url: str) -> None:
-    """One health check: the connection waits in the listen backlog until the app has started,
-    so the first timed request of a test does not pay for the server's start-up."""
-    httpx.get(f"{url}/healthz", timeout=30).raise_for_status()
 
 
 @dataclass(frozen=True)
@@ -43,7 +36,6 @@ def mock_process() -> Iterator[RunningProcess]:
     """The mock, with a quick default schedule; tests override it per stream."""
     args = ["--log-level", "warning", "--ttft-ms", "50", "--itl-ms", "5", "--tokens", "20"]
     with serve_in_process("mock_llm", args) as server:
-        wait_until_serving(server.url)
         yield server
 
 
@@ -80,7 +72,6 @@ def service_process(
     """The service relaying the session's mock, with production defaults."""
     log = tmp_path_factory.mktemp("service") / "service.log"
     with serve_in_process("service", env=_service_env(mock_process.url), output=log) as server:
-        wait_until_serving(server.url)
         yield ServiceServer(server.url, server.pid, log)
 
 
@@ -97,7 +88,6 @@ def impatient_service_process(
         GHOSTSTREAM_HEARTBEAT_S="0.2",
     )
     with serve_in_process("service", env=env, output=log) as server:
-        wait_until_serving(server.url)
         yield ServiceServer(server.url, server.pid, log)
 
 

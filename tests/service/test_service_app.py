@@ -7,7 +7,7 @@ import httpx
 from benchmarks.endpoints import directive
 from harness.client import timed_stream
 from harness.servers import serve_in_process
-from tests.conftest import ServiceServer, wait_until_serving
+from tests.conftest import ServiceServer
 
 
 async def test_health_and_personas(service: ServiceServer) -> None:
@@ -39,7 +39,6 @@ async def test_page_and_its_assets_are_served(service: ServiceServer) -> None:
 async def test_with_no_upstream_configured_it_streams_from_the_embedded_mock() -> None:
     env = {"OPENAI_API_KEY": "", "OPENAI_BASE_URL": "", "LOG_LEVEL": "warning"}
     with serve_in_process("service", env=env) as server:
-        wait_until_serving(server.url)
         async with httpx.AsyncClient() as client:
             health = (await client.get(f"{server.url}/healthz")).json()
         record = await timed_stream(

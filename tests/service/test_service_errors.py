@@ -16,7 +16,7 @@ from benchmarks.endpoints import directive
 from harness.servers import listening_socket, serve_in_process
 from service.errors import STREAM_ERRORS
 from service.sse import ServerSentEvent, decode_all
-from tests.conftest import FAKE_KEY, MockServer, ServiceServer, wait_until_serving
+from tests.conftest import FAKE_KEY, MockServer, ServiceServer
 
 UPSTREAM_WORDING = (b"Rate limit reached", b"Sorry about that", b"overloaded", b"chat.compl")
 
@@ -117,7 +117,6 @@ def keyed_mock() -> Iterator[str]:
     """A mock that insists on a different key than the service holds."""
     args = ["--log-level", "warning", "--api-key", "sk-the-right-key", "--ttft-ms", "0"]
     with serve_in_process("mock_llm", args) as server:
-        wait_until_serving(server.url)
         yield server.url
 
 
