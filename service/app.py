@@ -12,17 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service import upstream
 from service.embedded import embedded_mock
 from service.errors import input_error
 from service.relay import Receive, Relay, Scope, Send, send_json
 from service.settings import Settings
-from service.upstream import Upstream
 
 STATIC = Path(__file__).parent / "static"
 RELAY_ROUTES = {"/ask-ai": "GET", "/api/chat": "POST"}
@@ -50,18 +49,6 @@ class ServiceApp:
         await self.api(scope, receive, send)
 
 
-def upstream_client(settings: Settings) -> httpx.AsyncClient:
-    """One pooled client for every stream. No read timeout: the relay times first token and
-    idle gaps itself, with error codes of their own."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(connect=settings.connect_timeout_s, read=None, write=10, pool=None),
-        limits=httpx.Limits(
-            max_connections=settings.max_upstream_connections, max_keepalive_connections=512
-        ),
-        follow_redirects=False,
-    )
-
-
 def create_app(settings: Settings | None = None) -> ServiceApp:
     settings = settings or Settings()
     relay = Relay(settings)
@@ -76,8 +63,8 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
                 log.info("no OPENAI_API_KEY or OPENAI_BASE_URL set: using the embedded mock LLM")
             else:
                 log.info("upstream %s, model %s", settings.upstream_base_url, settings.llm_model)
-            client = await stack.enter_async_context(upstream_client(settings))
-            relay.upstream = Upstream(client, upstream_settings)
+            client = await stack.enter_async_context(upstream.session(settings))
+            relay.upstream = upstream.Upstream(client, upstream_settings)
             yield
 
     api = FastAPI(

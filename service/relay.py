@@ -17,14 +17,14 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
+import aiohttp
 
 from service import chat_input
 from service.chat_input import ChatInput
 from service.errors import InputError, input_error, stream_error_payload
 from service.settings import Settings
 from service.sse import encode_comment, encode_event
-from service.upstream import ChunkParser, Upstream, UpstreamFailure
+from service.upstream import ChunkParser, Upstream, UpstreamFailure, finish
 
 Scope = dict[str, Any]
 Receive = Any
@@ -143,7 +143,7 @@ class _Stream:
         helpers = [self.loop.create_task(self._watch(receive, task))]
         if self.settings.heartbeat_s > 0:
             helpers.append(self.loop.create_task(self._heartbeat()))
-        response: httpx.Response | None = None
+        response: aiohttp.ClientResponse | None = None
         try:
             headers = [*STREAM_HEADERS, (b"x-request-id", self.request_id.encode())]
             await self.send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -159,7 +159,7 @@ class _Stream:
             except UpstreamFailure as failure:
                 log.warning("stream %s upstream failure %s", self.request_id, failure)
                 await self._error(failure.code, failure.retry_after)
-            except httpx.TransportError as error:
+            except aiohttp.ClientError as error:
                 log.warning(
                     "stream %s upstream transport %s", self.request_id, type(error).__name__
                 )
@@ -179,13 +179,15 @@ class _Stream:
             for helper in helpers:
                 helper.cancel()
             if response is not None:
-                await response.aclose()
+                finish(response)
 
-    async def _relay(self, response: httpx.Response, deadline: asyncio.Timeout) -> ChunkParser:
+    async def _relay(
+        self, response: aiohttp.ClientResponse, deadline: asyncio.Timeout
+    ) -> ChunkParser:
         parser = ChunkParser()
         idle = self.settings.idle_timeout_s
         loop = self.loop
-        async for raw in response.aiter_raw():
+        async for raw in response.content.iter_any():
             texts = parser.feed(raw)
             if texts:
                 if self.first_token_at is None:
@@ -200,6 +202,8 @@ class _Stream:
                 )
                 if self.debug:
                     log.debug("stream %s sent %d tokens", self.request_id, len(texts))
+            if parser.failure is not None:
+                raise parser.failure
             if self.first_token_at is not None:
                 deadline.reschedule(loop.time() + idle)
             if parser.done:

@@ -7,7 +7,7 @@ plus `LLM_MODEL` and `LOG_LEVEL`; the service's own knobs are `GHOSTSTREAM_*`. W
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.personas import DEFAULT_PERSONAS, Persona
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     retry_attempts: int = 2
     retry_max_wait_s: float = 5.0
     max_upstream_connections: int = 20_000
+
+    @model_validator(mode="after")
+    def _default_persona_exists(self) -> Settings:
+        if self.default_persona not in self.personas:
+            raise ValueError(f"default persona {self.default_persona!r} is not among the personas")
+        return self
 
     @field_validator("openai_api_key", "openai_base_url", mode="before")
     @classmethod

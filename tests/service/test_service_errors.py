@@ -61,7 +61,12 @@ async def test_fault_becomes_one_error_event(
     assert status == 200
     assert_one_error(body, code)
     tokens = [e for e in decode_all([body]) if e.event == "token"]
-    assert len(tokens) == tokens_before
+    if fault == "drop_midstream":
+        # Bytes that arrive in the same read as an abrupt close are lost with it (aiohttp raises
+        # before handing out its buffer); the error event still says the answer is incomplete.
+        assert tokens_before - 1 <= len(tokens) <= tokens_before
+    else:
+        assert len(tokens) == tokens_before
 
 
 async def test_rate_limit_carries_retry_after_and_is_retried_a_bounded_number_of_times(
