@@ -7,6 +7,7 @@ when no upstream is configured) and closes them on shutdown.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
                 log.info("upstream %s, model %s", settings.upstream_base_url, settings.llm_model)
             client = await stack.enter_async_context(upstream.session(settings))
             relay.upstream = upstream.Upstream(client, upstream_settings)
+            # Start-up objects live as long as the process: keep the collector from rescanning them.
+            gc.freeze()
             yield
 
     api = FastAPI(

@@ -18,12 +18,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import aiohttp
+from orjson import dumps
 
 from service import chat_input
 from service.chat_input import ChatInput
 from service.errors import InputError, input_error, stream_error_payload
 from service.settings import Settings
-from service.sse import encode_comment, encode_event
+from service.sse import encode_comment, encode_json_event
 from service.upstream import ChunkParser, Upstream, UpstreamFailure, finish
 
 Scope = dict[str, Any]
@@ -131,6 +132,10 @@ class _Stream:
         self.started = self.loop.time()
         self.last_sent = self.started
         self.first_token_at: float | None = None
+        self.last_upstream = self.started
+        self.expired: str | None = None
+        self.task: asyncio.Task[Any]
+        self.timer: asyncio.TimerHandle
         self.tokens = 0
         self.event_id = 0
         self.disconnected = False
@@ -140,22 +145,20 @@ class _Stream:
     async def run(self, receive: Receive) -> None:
         task = asyncio.current_task()
         assert task is not None
-        helpers = [self.loop.create_task(self._watch(receive, task))]
+        self.task = task
+        helpers = [self.loop.create_task(self._watch(receive))]
         if self.settings.heartbeat_s > 0:
             helpers.append(self.loop.create_task(self._heartbeat()))
+        self.timer = self.loop.call_at(
+            self.started + self.settings.first_token_timeout_s, self._check_deadline
+        )
         response: aiohttp.ClientResponse | None = None
         try:
             headers = [*STREAM_HEADERS, (b"x-request-id", self.request_id.encode())]
             await self.send({"type": "http.response.start", "status": 200, "headers": headers})
             try:
-                async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline:
-                    response = await self.upstream.open(
-                        self.upstream.body(self.chat), self.request_id
-                    )
-                    parser = await self._relay(response, deadline)
-                await self._done(parser)
-            except TimeoutError:
-                await self._error("first_token_timeout" if self.tokens == 0 else "idle_timeout")
+                response = await self.upstream.open(self.upstream.body(self.chat), self.request_id)
+                await self._done(await self._relay(response))
             except UpstreamFailure as failure:
                 log.warning("stream %s upstream failure %s", self.request_id, failure)
                 await self._error(failure.code, failure.retry_after)
@@ -165,37 +168,41 @@ class _Stream:
                 )
                 await self._error("upstream_disconnected")
         except asyncio.CancelledError:
-            if not self.disconnected:
+            if self.disconnected:
+                task.uncancel()
+                log.info(
+                    "stream %s cancelled by client after %d tokens (%.0f ms)",
+                    self.request_id,
+                    self.tokens,
+                    (self.loop.time() - self.started) * 1000,
+                )
+            elif self.expired is not None:
+                task.uncancel()
+                log.warning("stream %s ended: %s", self.request_id, self.expired)
+                await self._error(self.expired)
+            else:
                 raise
-            task.uncancel()
-            log.info(
-                "stream %s cancelled by client after %d tokens (%.0f ms)",
-                self.request_id,
-                self.tokens,
-                (self.loop.time() - self.started) * 1000,
-            )
         finally:
             self.finished = True
+            self.timer.cancel()
             for helper in helpers:
                 helper.cancel()
             if response is not None:
                 finish(response)
 
-    async def _relay(
-        self, response: aiohttp.ClientResponse, deadline: asyncio.Timeout
-    ) -> ChunkParser:
+    async def _relay(self, response: aiohttp.ClientResponse) -> ChunkParser:
         parser = ChunkParser()
-        idle = self.settings.idle_timeout_s
         loop = self.loop
         async for raw in response.content.iter_any():
+            self.last_upstream = loop.time()  # read by the deadline timer; cheaper than re-arming
             texts = parser.feed(raw)
             if texts:
                 if self.first_token_at is None:
-                    self.first_token_at = loop.time()
+                    self.first_token_at = self.last_upstream
                 frames = []
                 for text in texts:
                     self.event_id += 1
-                    frames.append(encode_event(json.dumps({"text": text}), "token", self.event_id))
+                    frames.append(encode_json_event(dumps({"text": text}), "token", self.event_id))
                 self.tokens += len(texts)
                 await self.send(
                     {"type": "http.response.body", "body": b"".join(frames), "more_body": True}
@@ -204,13 +211,26 @@ class _Stream:
                     log.debug("stream %s sent %d tokens", self.request_id, len(texts))
             if parser.failure is not None:
                 raise parser.failure
-            if self.first_token_at is not None:
-                deadline.reschedule(loop.time() + idle)
             if parser.done:
                 break
         if not parser.done and parser.finish_reason is None:
             raise UpstreamFailure("upstream_disconnected", detail="body ended without [DONE]")
         return parser
+
+    def _check_deadline(self) -> None:
+        """Timer callback: end the stream if the first token, or the next upstream bytes after
+        it, are overdue. Re-arms itself instead of being rescheduled on every chunk."""
+        if self.finished:
+            return
+        if self.first_token_at is None:
+            self.expired = "first_token_timeout"
+        else:
+            due = self.last_upstream + self.settings.idle_timeout_s
+            if self.loop.time() < due:
+                self.timer = self.loop.call_at(due, self._check_deadline)
+                return
+            self.expired = "idle_timeout"
+        self.task.cancel()
 
     async def send(self, message: dict[str, Any]) -> None:
         self.last_sent = self.loop.time()
@@ -219,7 +239,7 @@ class _Stream:
     async def _terminal(self, event: str, payload: dict[str, Any]) -> None:
         self.finished = True  # from here on, neither heartbeat nor watcher may act
         self.event_id += 1
-        frame = encode_event(json.dumps(payload), event, self.event_id)
+        frame = encode_json_event(dumps(payload), event, self.event_id)
         await self.send({"type": "http.response.body", "body": frame, "more_body": False})
 
     async def _done(self, parser: ChunkParser) -> None:
@@ -240,13 +260,13 @@ class _Stream:
     async def _error(self, code: str, retry_after: float | None = None) -> None:
         await self._terminal("error", stream_error_payload(code, retry_after, self.request_id))
 
-    async def _watch(self, receive: Receive, task: asyncio.Task[Any]) -> None:
+    async def _watch(self, receive: Receive) -> None:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 if not self.finished:
                     self.disconnected = True
-                    task.cancel()
+                    self.task.cancel()
                 return
 
     async def _heartbeat(self) -> None:

@@ -11,12 +11,12 @@ the upstream's own error text is kept.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 
 from service.chat_input import ChatInput
 from service.settings import Settings
@@ -85,7 +85,7 @@ class ChunkParser:
                 self.done = True
                 break
             try:
-                chunk = json.loads(data)
+                chunk = orjson.loads(data)
                 if "error" in chunk:
                     self.failure = UpstreamFailure("upstream_error", detail="error event in stream")
                     break
@@ -132,7 +132,7 @@ class Upstream:
         }
         if chat.max_tokens is not None:
             payload["max_completion_tokens"] = chat.max_tokens
-        return json.dumps(payload, ensure_ascii=False).encode()
+        return orjson.dumps(payload)
 
     async def open(self, body: bytes, request_id: str) -> aiohttp.ClientResponse:
         """A 200 streaming response, or UpstreamFailure after bounded, Retry-After-aware retries.
