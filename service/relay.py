@@ -10,10 +10,11 @@ Starlette's StreamingResponse would leave that to garbage collection, hence ASGI
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +33,8 @@ Receive = Any
 Send = Any
 
 log = logging.getLogger("ghoststream.relay")
+_ID_PREFIX = secrets.token_hex(6)  # unique per process; the counter makes it unique per stream
+_ID_COUNTER = itertools.count(1)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -66,7 +69,7 @@ def request_id_of(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _REQUEST_ID.fullmatch(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
@@ -136,6 +139,8 @@ class _Stream:
         self.expired: str | None = None
         self.task: asyncio.Task[Any]
         self.timer: asyncio.TimerHandle
+        self.beat_timer: asyncio.TimerHandle | None = None
+        self.helpers: list[asyncio.Task[Any]] = []
         self.tokens = 0
         self.event_id = 0
         self.disconnected = False
@@ -146,9 +151,11 @@ class _Stream:
         task = asyncio.current_task()
         assert task is not None
         self.task = task
-        helpers = [self.loop.create_task(self._watch(receive))]
+        helpers = self.helpers = [self.loop.create_task(self._watch(receive))]
         if self.settings.heartbeat_s > 0:
-            helpers.append(self.loop.create_task(self._heartbeat()))
+            self.beat_timer = self.loop.call_at(
+                self.started + self.settings.heartbeat_s, self._heartbeat
+            )
         self.timer = self.loop.call_at(
             self.started + self.settings.first_token_timeout_s, self._check_deadline
         )
@@ -185,6 +192,8 @@ class _Stream:
         finally:
             self.finished = True
             self.timer.cancel()
+            if self.beat_timer is not None:
+                self.beat_timer.cancel()
             for helper in helpers:
                 helper.cancel()
             if response is not None:
@@ -269,16 +278,14 @@ class _Stream:
                     self.task.cancel()
                 return
 
-    async def _heartbeat(self) -> None:
-        interval = self.settings.heartbeat_s
-        while True:
-            await asyncio.sleep(max(0.0, self.last_sent + interval - self.loop.time()))
-            if self.finished:
-                return
-            if self.loop.time() - self.last_sent >= interval:
-                comment = {
-                    "type": "http.response.body",
-                    "body": encode_comment(),
-                    "more_body": True,
-                }
-                await self.send(comment)
+    def _heartbeat(self) -> None:
+        """Timer callback: a comment when the stream has been quiet for the heartbeat interval.
+        A timer rather than a task per stream: most streams end before it ever fires."""
+        if self.finished:
+            return
+        due = self.last_sent + self.settings.heartbeat_s
+        if self.loop.time() >= due:
+            comment = {"type": "http.response.body", "body": encode_comment(), "more_body": True}
+            self.helpers.append(self.loop.create_task(self.send(comment)))
+            due = self.loop.time() + self.settings.heartbeat_s
+        self.beat_timer = self.loop.call_at(due, self._heartbeat)
