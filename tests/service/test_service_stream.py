@@ -28,19 +28,20 @@ async def test_first_token_arrives_on_the_mocks_schedule(service: ServiceServer)
     record = await ask(service, directive(ttft_ms=300, itl_ms=20, tokens=10) + " Hello.")
     assert record.ok, record
     assert record.ttft is not None
-    # A real regression (a lost TTFT, a buffered first event) lands far outside this window.
-    assert 0.295 <= record.ttft <= 0.360, record.ttft
+    # Never early; late by at most what a loaded 2-core machine adds. A skipped TTFT (~0) or a
+    # doubled one (600 ms) lands far outside; speed targets live in benchmarks/.
+    assert 0.295 <= record.ttft <= 0.450, record.ttft
     assert record.terminal_data is not None
-    assert 295 <= record.terminal_data["ttft_ms"] <= 360
+    assert 295 <= record.terminal_data["ttft_ms"] <= 450
 
 
 async def test_tokens_keep_the_mocks_pace(service: ServiceServer) -> None:
     record = await ask(service, directive(ttft_ms=20, itl_ms=40, tokens=15) + " Pace.")
     assert record.ok, record
     assert record.tokens == 15
-    assert abs(statistics.median(record.gaps) - 0.040) < 0.010, record.gaps
+    assert abs(statistics.median(record.gaps) - 0.040) < 0.015, record.gaps
     span = record.token_times[-1] - record.token_times[0]
-    assert abs(span - 14 * 0.040) < 0.030, span  # absolute deadlines: no accumulated drift
+    assert abs(span - 14 * 0.040) < 0.080, span  # absolute deadlines: no accumulated drift
 
 
 ECHOES = {
