@@ -18,6 +18,11 @@ from harness.servers import serve_in_process
 
 _REPORT = pytest.StashKey[Report]()
 FAKE_KEY = "sk-bench-not-a-real-key"
+UNLIMITED = {  # all benchmark load comes from one address
+    "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
+    "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "1000000",
+    "GHOSTSTREAM_MAX_STREAMS": "1000000",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,7 +70,7 @@ def _relay_env(mock: Endpoint) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def service(mock: Endpoint) -> Iterator[Endpoint]:
-    env = {**_relay_env(mock), "LOG_LEVEL": "warning"}
+    env = {**_relay_env(mock), "LOG_LEVEL": "warning", **UNLIMITED}
     with serve_in_process("service", [], env=env) as server:
         yield Endpoint("service", server.url, server.pid)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
 import uvicorn
 
+from service import logs
 from service.app import create_app
 from service.settings import Settings
 
@@ -24,9 +24,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     settings = Settings()
-    level = settings.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise
+    logs.configure(settings.log_level, settings.log_format)
     if args.fd is None:
         upstream = (
             "the embedded mock" if settings.uses_embedded_mock else settings.upstream_base_url
@@ -41,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         fd=args.fd,
         log_level=settings.log_level.lower(),
         access_log=False,
-        timeout_graceful_shutdown=5,
+        log_config=None,  # ours, from service.logs
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
         backlog=4096,
     )
 

@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import upstream
 from service.embedded import embedded_mock
 from service.errors import input_error
+from service.metrics import Metrics
 from service.relay import Receive, Relay, Scope, Send, send_json
+from service.security import SecurityHeaders, with_cors
 from service.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -30,11 +33,13 @@ log = logging.getLogger("ghoststream")
 
 
 class ServiceApp:
-    """Streaming routes go straight to the relay; everything else to FastAPI."""
+    """Streaming routes go straight to the relay; everything else to FastAPI (with the
+    browser security headers)."""
 
     def __init__(self, settings: Settings, api: FastAPI, relay: Relay) -> None:
         self.settings = settings
         self.api = api
+        self.secured_api = SecurityHeaders(api)
         self.relay = relay
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,12 +52,14 @@ class ServiceApp:
                     error = input_error("method_not_allowed", f"Use {method} for this path.")
                     await send_json(send, error.status, error.body(), [(b"allow", method.encode())])
                 return
-        await self.api(scope, receive, send)
+        await self.secured_api(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> ServiceApp:
+def create_app(settings: Settings | None = None) -> Any:
+    """The service as an ASGI app (wrapped for CORS when origins are configured)."""
     settings = settings or Settings()
-    relay = Relay(settings)
+    metrics = Metrics()
+    relay = Relay(settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -100,6 +107,11 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         upstream = "embedded mock" if settings.uses_embedded_mock else settings.upstream_base_url
         return {"status": "ok", "upstream": upstream, "model": settings.llm_model}
 
+    @api.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Prometheus exposition: open streams, TTFT and duration, tokens, errors by code."""
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
     @api.get("/api/personas")
     async def personas() -> dict[str, Any]:
         """The personas a client may choose by name."""
@@ -111,4 +123,4 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
             ],
         }
 
-    return ServiceApp(settings, api, relay)
+    return with_cors(ServiceApp(settings, api, relay), settings.cors_origins)

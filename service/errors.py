@@ -7,6 +7,7 @@ Messages are ours: upstream error text and keys never pass through.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,16 +59,30 @@ def stream_error_payload(
 
 
 class InputError(Exception):
-    """Bad input, refused with `status` before any streaming."""
+    """A request refused with `status` before any streaming: bad input, or a limit."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            error["retry_after"] = self.retry_after
+        return {"error": error}
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        headers = []
+        if self.retry_after is not None:
+            headers.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
+        if self.status == 401:
+            headers.append((b"www-authenticate", b"Bearer"))
+        return headers
 
 
 # Input error codes and their statuses, for the README table and the tests.
@@ -82,8 +97,12 @@ INPUT_ERRORS: dict[str, int] = {
     "unsupported_media_type": 415,
     "not_found": 404,
     "method_not_allowed": 405,
+    "unauthorized": 401,
+    "too_many_requests": 429,
+    "too_many_streams": 429,
+    "over_capacity": 503,
 }
 
 
-def input_error(code: str, message: str) -> InputError:
-    return InputError(INPUT_ERRORS[code], code, message)
+def input_error(code: str, message: str, retry_after: float | None = None) -> InputError:
+    return InputError(INPUT_ERRORS[code], code, message, retry_after)

@@ -7,8 +7,11 @@ plus `LLM_MODEL` and `LOG_LEVEL`; the service's own knobs are `GHOSTSTREAM_*`. W
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Literal
+
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.personas import DEFAULT_PERSONAS, Persona
 
@@ -26,6 +29,7 @@ class Settings(BaseSettings):
     )
     llm_model: str = Field(default="gpt-4o-mini", validation_alias=AliasChoices("LLM_MODEL"))
     log_level: str = Field(default="info", validation_alias=AliasChoices("LOG_LEVEL"))
+    log_format: Literal["json", "text"] = "json"
 
     personas: dict[str, Persona] = Field(default_factory=lambda: dict(DEFAULT_PERSONAS))
     default_persona: str = "assistant"
@@ -35,6 +39,17 @@ class Settings(BaseSettings):
     max_messages: int = 64
     max_tokens_limit: int = 4096
 
+    service_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("SERVICE_API_KEYS")
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_streams: int = 5000
+    max_streams_per_client: int = 20
+    rate_per_client_s: float = 5.0
+    rate_burst: int = 20
+    max_stream_s: float = 600.0
+    shutdown_grace_s: int = 10
+
     connect_timeout_s: float = 5.0
     first_token_timeout_s: float = 30.0
     idle_timeout_s: float = 30.0
@@ -42,6 +57,16 @@ class Settings(BaseSettings):
     retry_attempts: int = 2
     retry_max_wait_s: float = 5.0
     max_upstream_connections: int = 20_000
+
+    @field_validator("service_api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """`SERVICE_API_KEYS=k1,k2` as well as a JSON list."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _default_persona_exists(self) -> Settings:

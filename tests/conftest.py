@@ -57,10 +57,13 @@ class ServiceServer:
 
 
 def _service_env(mock_url: str, **settings: str) -> dict[str, str]:
+    """Every test request comes from 127.0.0.1: per-client limits are off unless a test sets them."""
     return {
         "OPENAI_BASE_URL": f"{mock_url}/v1",
         "OPENAI_API_KEY": FAKE_KEY,
         "LOG_LEVEL": "info",
+        "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
+        "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "100000",
         **settings,
     }
 
