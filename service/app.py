@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service import upstream
+from service import openapi, upstream
 from service.embedded import embedded_mock
 from service.errors import input_error
 from service.metrics import Metrics
@@ -123,4 +123,5 @@ def create_app(settings: Settings | None = None) -> Any:
             ],
         }
 
+    openapi.install(api, settings)
     return with_cors(ServiceApp(settings, api, relay), settings.cors_origins)
