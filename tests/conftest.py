@@ -7,6 +7,7 @@ and faults through `X-Mock-*` headers or the `[mock: ...]` prompt directive.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,15 @@ from harness.servers import RunningProcess, serve_in_process
 
 FAKE_KEY = "sk-test-0123456789abcdefSECRET"
 """The upstream key the service is given in tests; no byte the service sends may contain it."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak-seconds",
+        type=float,
+        default=float(os.environ.get("GHOSTSTREAM_SOAK_S", "40")),
+        help="how long the soak test's main load runs (default 40 s)",
+    )
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ class ServiceServer:
 
 
 def _service_env(mock_url: str, **settings: str) -> dict[str, str]:
-    """Every test request comes from 127.0.0.1: per-client limits are off unless a test sets them."""
+    """All test requests come from 127.0.0.1: per-client limits are off unless a test sets them."""
     return {
         "OPENAI_BASE_URL": f"{mock_url}/v1",
         "OPENAI_API_KEY": FAKE_KEY,

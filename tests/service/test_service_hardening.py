@@ -17,6 +17,7 @@ from harness.servers import RunningProcess, serve_in_process
 from service.security import with_cors
 from service.sse import decode_all
 from tests.conftest import FAKE_KEY, MockServer, ServiceServer
+from tests.scrape import metric, wait_for_metric
 
 LONG = directive(ttft_ms=0, itl_ms=100, tokens=10_000) + " Keep going."
 QUICK = directive(ttft_ms=0, itl_ms=0, tokens=2) + " Hi."
@@ -33,22 +34,6 @@ def configured_service(mock: MockServer, request: pytest.FixtureRequest) -> Iter
     }
     with serve_in_process("service", env=env) as server:
         yield server.url
-
-
-async def metric(url: str, name: str) -> float:
-    async with httpx.AsyncClient() as client:
-        text = (await client.get(f"{url}/metrics")).text
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
-async def wait_for_metric(url: str, name: str, value: float, timeout: float = 5.0) -> None:
-    """Until the service reports `name == value` (a condition with a deadline, not a sleep)."""
-    async with asyncio.timeout(timeout):
-        while await metric(url, name) != value:
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
