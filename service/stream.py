@@ -96,6 +96,10 @@ class Stream:
             except aiohttp.ClientError as error:
                 log.warning("upstream transport: %s", type(error).__name__, extra=self.log_extra)
                 await self._error("upstream_disconnected")
+            except Exception:  # a bug: the client still gets its one terminal event
+                log.exception("internal error", extra=self.log_extra)
+                if not self.finished:
+                    await self._error("internal_error")
         except asyncio.CancelledError:
             task.uncancel()
             await self._cut_short()
