@@ -38,6 +38,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default=defaults.model)
     parser.add_argument("--api-key", default=None, help="require this bearer key on /v1/*")
     parser.add_argument("--scenarios", default=None, help="YAML or JSON scenario file")
+    parser.add_argument(
+        "--max-concurrency", type=int, default=None, help="answer 429 beyond this many open streams"
+    )
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -53,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         model=args.model,
         api_key=args.api_key,
         scenarios_path=args.scenarios,
+        max_concurrency=args.max_concurrency,
     )
     quiet_dropped_connections()
     uvicorn.run(

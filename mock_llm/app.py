@@ -10,10 +10,11 @@ import time
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mock_llm import scenarios, wire
+from mock_llm import metrics, scenarios, wire
 from mock_llm.config import MockConfig
 from mock_llm.ledger import Ledger
 from mock_llm.streaming import ChatCompletions, Receive, Scope, Send
@@ -97,6 +98,13 @@ def create_app(config: MockConfig | None = None) -> MockApp:
         """Forget finished streams and zero the counters."""
         ledger.reset()
         return {"reset": True}
+
+    metrics_registry = metrics.registry_for(ledger)
+
+    @api.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """The ledger's counters for Prometheus: open streams, outcomes, tokens, push-backs."""
+        return Response(metrics.render(metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
     @api.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -39,6 +39,8 @@ class MockConfig:
     scenarios_path: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
     history: int = 10_000
+    max_concurrency: int | None = None
+    """Open streams beyond this get OpenAI's 429: an upstream that pushes back."""
 
 
 @dataclass(frozen=True)

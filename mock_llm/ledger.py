@@ -48,6 +48,7 @@ class Counters:
     open: int = 0
     tokens_sent: int = 0
     tokens_saved: int = 0
+    rejected: int = 0
 
 
 class Ledger:

@@ -96,6 +96,15 @@ def _pieces(request: ChatRequest, stream_plan: StreamPlan) -> tuple[Iterator[str
     return itertools.islice(source, count), count, reason
 
 
+def _retry_after_headers(after_ms: int) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"retry-after", str(math.ceil(after_ms / 1000)).encode()),
+        (b"retry-after-ms", str(after_ms).encode()),
+        (b"x-ratelimit-limit-requests", b"500"),
+        (b"x-ratelimit-remaining-requests", b"0"),
+    ]
+
+
 class ChatCompletions:
     """The ASGI app behind `POST /v1/chat/completions`."""
 
@@ -121,6 +130,12 @@ class ChatCompletions:
             stream_plan, _ = plan(self.config, request, headers, self.scenarios)
         except RequestError as error:
             await send_json(send, error.status, error.body)
+            return
+        limit = self.config.max_concurrency
+        if limit is not None and self.ledger.counters.open >= limit:
+            self.ledger.counters.rejected += 1
+            status, body = wire.HTTP_FAULT_BODIES["http_429"]
+            await send_json(send, status, body, _retry_after_headers(1000))
             return
         pieces, count, reason = _pieces(request, stream_plan)
         entry = self.ledger.open(
@@ -153,13 +168,7 @@ class ChatCompletions:
             (b"x-request-id", f"req_{secrets.token_hex(16)}".encode())
         ]
         if status == 429:
-            after_ms = stream_plan.retry_after_ms
-            extra += [
-                (b"retry-after", str(math.ceil(after_ms / 1000)).encode()),
-                (b"retry-after-ms", str(after_ms).encode()),
-                (b"x-ratelimit-limit-requests", b"500"),
-                (b"x-ratelimit-remaining-requests", b"0"),
-            ]
+            extra += _retry_after_headers(stream_plan.retry_after_ms)
         await send_json(send, status, body, extra)
 
 
@@ -201,7 +210,7 @@ class _Run:
                 raise
             task.uncancel()
             self.ledger.close(self.entry, "cancelled")
-        except DropConnection:
+        except Exception:  # DropConnection, or anything unforeseen: never leave the entry open
             self.ledger.close(self.entry, "fault")
             raise
         finally:
