@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mock_llm import metrics, scenarios, wire
+from mock_llm import metrics, openapi, scenarios, wire
 from mock_llm.config import MockConfig
 from mock_llm.ledger import Ledger
 from mock_llm.streaming import ChatCompletions, Receive, Scope, Send
@@ -110,4 +110,5 @@ def create_app(config: MockConfig | None = None) -> MockApp:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    openapi.install(api)
     return MockApp(config, api, chat)
