@@ -68,6 +68,7 @@ class Stream:
         self.helpers: list[asyncio.Task[Any]] = []
         self.tokens = 0
         self.event_id = 0
+        self.headers_sent = False
         self.disconnected = False
         self.finished = False
         self.debug = log.isEnabledFor(logging.DEBUG)
@@ -85,8 +86,6 @@ class Stream:
         self.metrics.open_streams.inc()
         response: aiohttp.ClientResponse | None = None
         try:
-            headers = [*STREAM_HEADERS, (b"x-request-id", self.request_id.encode())]
-            await self.send({"type": "http.response.start", "status": 200, "headers": headers})
             try:
                 response = await self.upstream.open(self.upstream.body(self.chat), self.request_id)
                 await self._done(await self._relay(response))
@@ -176,7 +175,16 @@ class Stream:
         return parser
 
     async def send(self, message: dict[str, Any]) -> None:
+        """Send a body message; the response headers go out just before the first one.
+
+        Deferring the headers keeps a write (and the wake-up of the client it causes) off the
+        path between the request and the upstream call; a heartbeat sends them anyway if the
+        first token is slow, so no proxy waits long for them."""
         self.last_sent = self.loop.time()
+        if not self.headers_sent:
+            self.headers_sent = True
+            headers = [*STREAM_HEADERS, (b"x-request-id", self.request_id.encode())]
+            await self._send({"type": "http.response.start", "status": 200, "headers": headers})
         await self._send(message)
 
     async def _terminal(self, event: str, payload: dict[str, Any]) -> None:
