@@ -15,9 +15,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mock_llm import metrics, openapi, scenarios, wire
+from mock_llm.asgi import Receive, Scope, Send
 from mock_llm.config import MockConfig
 from mock_llm.ledger import Ledger
-from mock_llm.streaming import ChatCompletions, Receive, Scope, Send
+from mock_llm.streaming import ChatCompletions
 
 CHAT_PATH = "/v1/chat/completions"
 MAX_WAIT_S = 300.0

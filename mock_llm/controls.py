@@ -28,7 +28,12 @@ KEYS: dict[str, str] = {
 }
 _NUMBERS = {"ttft_ms", "itl_ms", "jitter_ms"}
 _INTEGERS = {"tokens", "seed", "fault_after", "retry_after_ms"}
-_LIMITS = {"tokens": 1_000_000, "ttft_ms": 3_600_000.0, "itl_ms": 3_600_000.0}
+_LIMITS = {
+    "tokens": 1_000_000,
+    "ttft_ms": 3_600_000.0,
+    "itl_ms": 3_600_000.0,
+    "jitter_ms": 3_600_000.0,
+}
 
 
 class ControlError(ValueError):

@@ -58,6 +58,10 @@ def parse(document: Any) -> list[Scenario]:
             controls = typed({key: str(value) for key, value in item.items()})
         except ControlError as error:
             raise ValueError(f"scenario {name!r}: {error}") from None
+        try:
+            pattern = None if regex is None else re.compile(str(regex))
+        except re.error as error:
+            raise ValueError(f"scenario {name!r}: bad match_regex: {error}") from None
         if text is not None:
             controls.setdefault("mode", "fixed")
         scenarios.append(
@@ -66,7 +70,7 @@ def parse(document: Any) -> list[Scenario]:
                 controls=controls,
                 text=None if text is None else str(text),
                 substring=None if substring is None else str(substring),
-                pattern=None if regex is None else re.compile(str(regex)),
+                pattern=pattern,
             )
         )
     return scenarios

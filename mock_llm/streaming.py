@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import math
 import random
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from mock_llm import content, controls, wire
+from mock_llm.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 from mock_llm.chat_request import ChatRequest, RequestError, parse, plan
 from mock_llm.config import HTTP_FAULTS, MockConfig, StreamPlan
 from mock_llm.ledger import Ledger, StreamEntry
 from mock_llm.scenarios import Scenario
-
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Any
-Send = Any
 
 MAX_HEADER_DELAY_S = 3600.0
 
@@ -37,45 +32,10 @@ class DropConnection(Exception):
     """Raised to make the server close the TCP connection mid-body, with no terminator."""
 
 
-async def send_json(
-    send: Send, status: int, body: Any, headers: Iterable[tuple[bytes, bytes]] = ()
-) -> None:
-    payload = json.dumps(body, separators=(",", ":")).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
-
-
 def _headers(scope: Scope) -> dict[str, str]:
     return {
         name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
     }
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body; None if the client left, raises RequestError if over `limit`."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, wire.invalid_request(f"Request body over {limit} bytes."))
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _pieces(request: ChatRequest, stream_plan: StreamPlan) -> tuple[Iterator[str], int, str]:
@@ -123,13 +83,17 @@ class ChatCompletions:
             await send_json(send, 401, body)
             return
         try:
-            raw = await _read_body(receive, self.config.max_body_bytes)
+            raw = await read_body(receive, self.config.max_body_bytes)
             if raw is None:
                 return
             request = parse(raw)
             stream_plan, _ = plan(self.config, request, headers, self.scenarios)
         except RequestError as error:
             await send_json(send, error.status, error.body)
+            return
+        except BodyTooLarge as error:
+            limit = error.args[0]
+            await send_json(send, 413, wire.invalid_request(f"Request body over {limit} bytes."))
             return
         limit = self.config.max_concurrency
         if limit is not None and self.ledger.counters.open >= limit:

@@ -14,7 +14,7 @@ FINGERPRINT = "fp_mock0000001"
 
 
 def completion_id() -> str:
-    return "chatcmpl-" + secrets.token_urlsafe(21).replace("-", "A").replace("_", "b")[:29]
+    return "chatcmpl-" + secrets.token_urlsafe(22).replace("-", "A").replace("_", "b")[:29]
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
@@ -57,7 +57,7 @@ class ChunkWriter:
             + json.dumps(text, ensure_ascii=False)
             + '},"logprobs":null,"finish_reason":null}]'
             + self._tail
-        ).encode()
+        ).encode(errors="backslashreplace")  # a lone surrogate becomes JSON's \\u escape
 
     def finish(self, reason: str) -> bytes:
         return self._choice("{}", f'"{reason}"')

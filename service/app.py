@@ -19,11 +19,12 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mock_llm.asgi import Receive, Scope, Send, send_json
 from service import openapi, upstream
 from service.embedded import embedded_mock
 from service.errors import input_error
 from service.metrics import Metrics
-from service.relay import Receive, Relay, Scope, Send, send_json
+from service.relay import Relay
 from service.security import SecurityHeaders, with_cors
 from service.settings import Settings
 

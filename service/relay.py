@@ -12,11 +12,9 @@ import itertools
 import logging
 import re
 import secrets
-from collections.abc import Iterable
-from typing import Any
 
-import orjson
-
+from mock_llm import asgi
+from mock_llm.asgi import Receive, Scope, Send
 from service import chat_input
 from service.admission import Admission
 from service.errors import InputError, input_error
@@ -25,33 +23,10 @@ from service.settings import Settings
 from service.stream import Stream
 from service.upstream import Upstream
 
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
-
 log = logging.getLogger("ghoststream.relay")
 _ID_PREFIX = secrets.token_hex(6)  # unique per process; the counter makes it unique per stream
 _ID_COUNTER = itertools.count(1)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-
-
-async def send_json(
-    send: Send, status: int, body: Any, headers: Iterable[tuple[bytes, bytes]] = ()
-) -> None:
-    payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"cache-control", b"no-store"),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
 
 
 def request_id_of(scope: Scope) -> str:
@@ -65,25 +40,17 @@ def request_id_of(scope: Scope) -> str:
 
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    """The request body, refused early when over `limit`; None if the client left."""
+    """The JSON request body, refused early when over `limit`; None if the client left."""
+    too_large = input_error("body_too_large", f"The body is over {limit} bytes.")
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > limit:
-            raise input_error("body_too_large", f"The body is over {limit} bytes.")
+            raise too_large
         if name == b"content-type" and not value.lower().startswith(b"application/json"):
             raise input_error("unsupported_media_type", "Send the body as application/json.")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise input_error("body_too_large", f"The body is over {limit} bytes.")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    try:
+        return await asgi.read_body(receive, limit)
+    except asgi.BodyTooLarge:
+        raise too_large from None
 
 
 class Relay:
@@ -117,4 +84,5 @@ class Relay:
             log.info(
                 "refused: %s", error.code, extra={"request_id": request_id, "code": error.code}
             )
-            await send_json(send, error.status, error.body(), [id_header, *error.headers()])
+            headers = [id_header, (b"cache-control", b"no-store"), *error.headers()]
+            await asgi.send_json(send, error.status, error.body(), headers)

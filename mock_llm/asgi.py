@@ -1,0 +1,53 @@
+"""The two plain-ASGI chores both servers do: read a bounded request body, answer with JSON.
+
+The mock is the project's base layer (the service embeds it), so the service borrows these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+
+
+class BodyTooLarge(Exception):
+    """The request body went over the limit; each server words its own 413."""
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body; None if the client left first."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def send_json(
+    send: Send, status: int, body: Any, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    payload = json.dumps(body, separators=(",", ":")).encode()  # escapes lone surrogates
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
