@@ -34,6 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target-model", default="gpt-4o-mini", help="its model")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Full sweeps take minutes, not the test suite's two-minute limit per test."""
+    for item in items:
+        item.add_marker(pytest.mark.timeout(900))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_REPORT] = Report(quick=bool(config.getoption("--quick")))
 

@@ -8,9 +8,6 @@ time so each client close pairs with exactly one mock record.
 from __future__ import annotations
 
 import asyncio
-import socket
-import time
-from urllib.parse import quote, urlsplit
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -18,23 +15,9 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from benchmarks.endpoints import Endpoint, directive
 from benchmarks.report import Report
 from benchmarks.sweeps import mock_records, reset_mock
+from harness.backpressure import close, open_unread_stream, wait_until_backpressured
+from harness.evidence import MockEvidence
 from harness.stats import percentile
-
-
-async def _close_after_not_reading(service: Endpoint, prompt: str, hold_s: float) -> float:
-    """Open a stream with a tiny receive buffer, read nothing for `hold_s`, then close."""
-    parts = urlsplit(service.base_url)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    await loop.sock_connect(sock, (parts.hostname, parts.port))
-    request = f"GET /ask-ai?prompt={quote(prompt)} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
-    await loop.sock_sendall(sock, request)
-    await asyncio.sleep(hold_s)  # let the service fill the socket and block on it
-    closed_at = time.time()
-    sock.close()
-    return closed_at
 
 
 async def _one_sample(mock: Endpoint, service: Endpoint, phase: str) -> float:
@@ -47,8 +30,10 @@ async def _one_sample(mock: Endpoint, service: Endpoint, phase: str) -> float:
         record = await service.stream(prompt + " Go.", abort_after_tokens=3)
         closed_at = record.aborted_at_wall
     else:
-        prompt = directive(ttft_ms=0, itl_ms=0, tokens=100_000) + " Never stop."
-        closed_at = await _close_after_not_reading(service, prompt, hold_s=0.5)
+        prompt = directive(ttft_ms=0, itl_ms=0, tokens=1_000_000) + " Never stop."
+        sock = await open_unread_stream(service.base_url, prompt)
+        await wait_until_backpressured(MockEvidence(mock.base_url))
+        closed_at = close(sock)
     assert closed_at is not None
     [seen] = await mock_records(mock)
     assert seen["outcome"] == "cancelled", seen
@@ -74,7 +59,7 @@ def test_cancellation_latency(
     quick: bool,
     phase: str,
 ) -> None:
-    count = 2 if quick else (15 if phase == "client not reading" else 40)
+    count = 2 if quick else (10 if phase == "client not reading" else 40)
     latencies = benchmark.pedantic(
         lambda: asyncio.run(_samples(mock, service, phase, count)), rounds=1, iterations=1
     )

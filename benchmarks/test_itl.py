@@ -26,7 +26,7 @@ def test_added_itl(
 ) -> None:
     concurrency = min(concurrency, 20) if quick else concurrency
     tokens = 5 if quick else 40
-    rounds = 1 if quick else max(2, 200 // concurrency)
+    rounds = 1 if quick else max(2, 20 // concurrency)  # c=1: 20 sequential streams
     prompt = directive(ttft_ms=20, itl_ms=ITL_MS, tokens=tokens) + " Keep talking."
     records = benchmark.pedantic(
         lambda: asyncio.run(waves([mock, service], prompt, concurrency, rounds)),
