@@ -156,6 +156,10 @@ class Stream:
             if texts:
                 if self.first_token_at is None:
                     self.first_token_at = self.last_upstream
+                    # From now on the idle deadline applies, which may come before the
+                    # first-token deadline the timer was armed for.
+                    self.timer.cancel()
+                    self.timer = loop.call_at(self._next_deadline(), self._check_deadline)
                 frames = []
                 for text in texts:
                     self.event_id += 1

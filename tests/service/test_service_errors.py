@@ -7,6 +7,7 @@ upstream's own error wording.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -103,7 +104,10 @@ async def test_stalled_upstream_ends_with_idle_timeout(
     impatient_service: ServiceServer, mock: MockServer
 ) -> None:
     prompt = directive(ttft_ms=0, itl_ms=1, fault="stall_midstream", fault_after=2) + " x"
+    started = time.monotonic()
     _, body = await stream_bytes(impatient_service.url, prompt)
+    # The idle timeout (0.5 s) applies, not the later first-token deadline (1.5 s).
+    assert 0.5 <= time.monotonic() - started < 1.3
     assert_one_error(body, "idle_timeout")
     seen = await mock.evidence.only_request()
     assert seen["outcome"] == "cancelled"  # the service closed the stalled upstream
