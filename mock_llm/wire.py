@@ -10,6 +10,8 @@ import json
 import secrets
 from typing import Any
 
+import orjson
+
 FINGERPRINT = "fp_mock0000001"
 
 
@@ -35,7 +37,7 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
 class ChunkWriter:
     """Builds the `data: ...\\n\\n` frames of one streamed completion."""
 
-    __slots__ = ("_content_prefix", "_head", "_tail", "include_usage")
+    __slots__ = ("_content_prefix", "_content_suffix", "_head", "_tail", "include_usage")
 
     def __init__(self, id: str, created: int, model: str, include_usage: bool) -> None:
         self.include_usage = include_usage
@@ -45,19 +47,19 @@ class ChunkWriter:
             f'"system_fingerprint":"{FINGERPRINT}","choices":'
         )
         self._tail = ',"usage":null}\n\n' if include_usage else "}\n\n"
-        self._content_prefix = self._head + '[{"index":0,"delta":{"content":'
+        self._content_prefix = (self._head + '[{"index":0,"delta":{"content":').encode()
+        self._content_suffix = ('},"logprobs":null,"finish_reason":null}]' + self._tail).encode()
 
     def role(self) -> bytes:
         delta = '{"role":"assistant","content":"","refusal":null}'
         return self._choice(delta, "null")
 
     def content(self, text: str) -> bytes:
-        return (
-            self._content_prefix
-            + json.dumps(text, ensure_ascii=False)
-            + '},"logprobs":null,"finish_reason":null}]'
-            + self._tail
-        ).encode(errors="backslashreplace")  # a lone surrogate becomes JSON's \\u escape
+        try:
+            piece = orjson.dumps(text)  # a tenth of json.dumps' cost, on the hot path
+        except TypeError:  # a lone surrogate, which orjson refuses: JSON's \\u escape instead
+            piece = json.dumps(text).encode()
+        return self._content_prefix + piece + self._content_suffix
 
     def finish(self, reason: str) -> bytes:
         return self._choice("{}", f'"{reason}"')
