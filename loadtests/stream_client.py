@@ -1,0 +1,154 @@
+"""The Locust users' transport: one HTTP/1.1 request, its body read as it arrives, every read
+stamped and fed to the shared recorder (`harness.records`).
+
+Plain sockets and httptools' C parser, no Locust and no gevent in here: under Locust, gevent has
+patched `socket`, so each `recv` yields to the other users while it waits; in a test it is an
+ordinary blocking client. `recv` returns whatever bytes have arrived, so a token event is stamped
+when it lands. Locust's FastHttpUser is not used for the body because its `iter_content` and
+`iter_lines` read fixed 1 KiB blocks (`read(1024)` waits for the whole KiB), which bunches about
+twenty token events into one read and stamps them all late.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlsplit
+
+import httptools
+
+from harness.records import Dialect, StreamRecord, StreamRecorder
+
+Clock = Callable[[], float]
+READ_SIZE = 65536
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """What to send. `body` is sent as JSON bytes; `timeout_s` bounds the whole stream."""
+
+    url: str
+    method: str = "GET"
+    params: Mapping[str, str] | None = None
+    body: bytes | None = None
+    dialect: Dialect = "service"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    abort_after_tokens: int | None = None
+    timeout_s: float = 60.0
+
+    def wire(self) -> tuple[str, int, bytes]:
+        """(host, port, request bytes)."""
+        parts = urlsplit(self.url)
+        if parts.scheme != "http":
+            raise ValueError(f"only http:// targets are supported, got {self.url!r}")
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        target = (parts.path or "/") + (f"?{urlencode(self.params)}" if self.params else "")
+        body = self.body or b""
+        lines = [
+            f"{self.method} {target} HTTP/1.1",
+            f"Host: {host}:{port}",
+            "Accept: text/event-stream",
+            "Accept-Encoding: identity",
+            "Connection: close",
+            f"Content-Length: {len(body)}",
+        ]
+        if self.body is not None:
+            lines.append("Content-Type: application/json")
+        lines.extend(f"{name}: {value}" for name, value in self.headers.items())
+        return host, port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class _Response:
+    """httptools callbacks: body bytes go to the recorder while the status is 200."""
+
+    def __init__(self, recorder: StreamRecorder) -> None:
+        self.recorder = recorder
+        self.record = recorder.record
+        self.parser = httptools.HttpResponseParser(self)
+        self.now = 0.0
+        self.error_body = bytearray()
+        self.complete = False
+        self.terminal = False
+
+    def feed(self, data: bytes, now: float) -> None:
+        self.now = now
+        self.parser.feed_data(data)
+
+    def on_headers_complete(self) -> None:
+        self.record.status = self.parser.get_status_code()
+        self.record.headers_at = self.now
+
+    def on_body(self, body: bytes) -> None:
+        if self.record.status != 200:
+            self.error_body += body
+        elif not self.terminal:
+            self.terminal = self.recorder.feed(body, self.now)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        if self.record.status != 200:
+            self.record.terminal_data = {
+                "status": self.record.status,
+                "body": self.error_body.decode("utf-8", errors="replace"),
+            }
+
+
+def read_stream(
+    request: StreamRequest,
+    record: StreamRecord,
+    *,
+    on_first_token: Callable[[StreamRecord], None] | None = None,
+    clock: Clock = time.perf_counter,
+) -> StreamRecord:
+    """Send `request` and fill `record` (the caller's, so it survives the caller being killed).
+
+    Ends at the terminal event, the body's end, an abort after `abort_after_tokens` (the
+    connection is closed, as a browser tab does), or `timeout_s` after `record.started_at`,
+    which is recorded as a transport error so that nothing hangs.
+    """
+    recorder = StreamRecorder(record, request.dialect)
+    response = _Response(recorder)
+    deadline = record.started_at + request.timeout_s
+    host, port, payload = request.wire()
+    try:
+        sock = socket.create_connection((host, port), timeout=max(0.001, deadline - clock()))
+    except OSError as error:
+        record.transport_error = f"connect failed: {error.strerror or error}"
+        return recorder.finish(clock())
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(payload)
+        while not (response.terminal or response.complete):
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise TimeoutError
+            sock.settimeout(remaining)
+            data = sock.recv(READ_SIZE)
+            now = clock()
+            if not data:
+                if not response.complete:
+                    record.transport_error = "connection closed before the stream ended"
+                break
+            tokens_before = record.tokens
+            response.feed(data, now)
+            if tokens_before == 0 and record.tokens and on_first_token is not None:
+                on_first_token(record)
+            limit = request.abort_after_tokens
+            if limit is not None and record.tokens >= limit and not response.terminal:
+                record.aborted = True
+                record.aborted_at_wall = time.time()
+                break
+    except TimeoutError:
+        record.transport_error = f"no end after {request.timeout_s:g} s"
+    except httptools.HttpParserError as error:
+        # A callback's own error (event data that is not the JSON the dialect promises) is
+        # re-raised by httptools as HttpParserCallbackError with the original as its context.
+        cause = error.__context__
+        record.transport_error = f"unreadable event: {cause}" if cause else f"bad response: {error}"
+    except OSError as error:
+        record.transport_error = f"{type(error).__name__}: {error.strerror or error}"
+    finally:
+        sock.close()
+    return recorder.finish(clock(), body_complete=response.complete)

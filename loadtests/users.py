@@ -1,0 +1,179 @@
+"""`StreamUser`: the base of every scenario. One task opens one stream and reports it three ways.
+
+To Locust's statistics, under the scenario's name as the request type: `TTFT` (fired at the first
+token, so it shows while long streams are still running), `ITL` (the stream's own median gap, one
+sample per stream) and `stream` (the whole duration; failures land here). Locust's own entry for
+a streamed request would time the response headers only, not the answer; hence these entries and
+no `self.client`.
+
+As one raw line (`outcome.line`) to the collector, for the JSONL file and the exact summary.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any
+
+import gevent
+from gevent import GreenletExit
+from locust import User, constant
+
+from benchmarks.endpoints import directive
+from harness.client import chat_body, openai_body
+from harness.records import Dialect, StreamRecord
+from loadtests import hooks
+from loadtests.collector import COLLECTOR
+from loadtests.outcome import Expectation, failure, line, median_gap_ms
+from loadtests.stream_client import StreamRequest, read_stream
+
+QUESTION = "How do Server-Sent Events keep a stream open?"
+
+
+class StreamFailure(Exception):
+    """A stream that did not do what its scenario asked (the message says how)."""
+
+
+class StreamUser(User):
+    abstract = True
+    default = False
+    """Marks the class that runs when no user class is named on the command line."""
+    scenario = "stream"
+    route = "chat"
+    """`chat` POST /api/chat, `ask` GET /ask-ai (both the service's SSE), `openai` the mock's own
+    POST /v1/chat/completions, `raw` GET /ask-ai of the naive relay (undelimited text)."""
+    wait_time = constant(0)
+
+    def opt(self, name: str, default: Any) -> Any:
+        return hooks.option(self.environment, name, default)
+
+    def on_start(self) -> None:
+        """Start out of phase: users spawned together and never waiting between streams would
+        otherwise open their streams in lockstep, a burst every stream-length that real
+        traffic does not have."""
+        gevent.sleep(random.uniform(0.0, float(self.opt("start_spread_s", 1.0))))
+
+    def ask(
+        self,
+        expect: Expectation = Expectation(),
+        *,
+        scheduled_at: float | None = None,
+        live_ttft: bool = True,
+        **overrides: float | str,
+    ) -> StreamRecord:
+        """One stream of the question, with a mock directive: the schedule from the options
+        plus `overrides`; bounded by `--stream-timeout-s`, or if that is 0 by twice the
+        schedule's length plus 35 s (past the service's own 30 s first-token and idle limits)."""
+        settings: dict[str, float | str] = {
+            "ttft_ms": self.opt("ttft_ms", 200.0),
+            "itl_ms": self.opt("itl_ms", 20.0),
+            "tokens": self.opt("tokens", 50),
+            **overrides,
+        }
+        bound = float(self.opt("stream_timeout_s", 0.0))
+        if bound <= 0:
+            ttft, itl, tokens = (float(settings[key]) for key in ("ttft_ms", "itl_ms", "tokens"))
+            bound = 2.0 * (ttft + tokens * itl) / 1000.0 + 35.0
+        prompt = f"{directive(**settings)} {QUESTION}"
+        return self.stream(
+            prompt, expect, timeout_s=bound, scheduled_at=scheduled_at, live_ttft=live_ttft
+        )
+
+    def base_url(self) -> str:
+        return (self.host or "").rstrip("/")
+
+    def request(self, prompt: str, expect: Expectation, timeout_s: float) -> StreamRequest:
+        base = self.base_url()
+        key = str(self.opt("api_key", "") or "")
+        common: dict[str, Any] = {
+            "abort_after_tokens": expect.abort_after_tokens,
+            "timeout_s": timeout_s,
+            "headers": {"Authorization": f"Bearer {key}"} if key else {},
+        }
+        if self.route == "chat":
+            body = json.dumps(chat_body(prompt)).encode()
+            return StreamRequest(f"{base}/api/chat", "POST", body=body, **common)
+        if self.route == "openai":
+            body = json.dumps(openai_body(prompt)).encode()
+            url = f"{base}/v1/chat/completions"
+            return StreamRequest(url, "POST", body=body, dialect="openai", **common)
+        dialect: Dialect = "raw" if self.route == "raw" else "service"
+        params = {"prompt": prompt}
+        return StreamRequest(f"{base}/ask-ai", "GET", params=params, dialect=dialect, **common)
+
+    def stream(
+        self,
+        prompt: str,
+        expect: Expectation = Expectation(),
+        *,
+        timeout_s: float = 60.0,
+        scheduled_at: float | None = None,
+        live_ttft: bool = True,
+    ) -> StreamRecord:
+        """Run one stream to its end and report it; `scheduled_at` (perf_counter) is when an
+        open-loop schedule wanted it to start."""
+        request = self.request(prompt, expect, timeout_s)
+        started_wall = time.time()
+        record = StreamRecord(started_at=time.perf_counter())
+        delay = 0.0 if scheduled_at is None else max(0.0, record.started_at - scheduled_at)
+
+        def first_token(record: StreamRecord) -> None:
+            if live_ttft and record.ttft is not None:
+                self.fire("TTFT", record.ttft * 1000.0, started_wall)
+                if scheduled_at is not None:
+                    self.fire("scheduled TTFT", (record.ttft + delay) * 1000.0, started_wall)
+
+        def keep(reason: str | None, stopped: bool = False) -> None:
+            raw = line(
+                record,
+                scenario=self.scenario,
+                user=type(self).__name__,
+                source=hooks.source_id(),
+                started_wall=started_wall,
+                expect=expect,
+                reason=reason,
+                stopped=stopped,
+                scheduled_delay_s=delay,
+            )
+            if hooks.is_collecting(self.environment.runner):
+                COLLECTOR.add([raw])
+            else:
+                COLLECTOR.outbox.append(raw)
+
+        COLLECTOR.opened()
+        try:
+            read_stream(request, record, on_first_token=first_token)
+        except GreenletExit:  # the test is ending: not the service's doing, so not reported
+            keep(None, stopped=True)
+            raise
+        finally:
+            COLLECTOR.closed()
+        reason = failure(record, expect)
+        duration = (record.duration or 0.0) * 1000.0
+        name = f"fault {expect.fault}" if expect.fault is not None else "stream"
+        self.fire(name, duration, started_wall, reason, record.tokens)
+        gap = median_gap_ms(record)
+        if reason is None and gap is not None and expect.fault is None:
+            self.fire("ITL", gap, started_wall)
+        keep(reason)
+        return record
+
+    def fire(
+        self,
+        name: str,
+        response_time_ms: float,
+        start_time: float,
+        reason: str | None = None,
+        length: int = 0,
+    ) -> None:
+        self.environment.events.request.fire(
+            request_type=self.scenario,
+            name=name,
+            response_time=response_time_ms,
+            response_length=length,
+            exception=StreamFailure(reason) if reason is not None else None,
+            context={},
+            start_time=start_time,
+            url=self.base_url(),
+        )
