@@ -22,6 +22,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, 
 
 from loadtests.collector import COLLECTOR
 from loadtests.summary import render, render_steps, summarize
+from mock_llm.gc_tuning import tune_for_many_streams
 
 log = logging.getLogger("ghoststream.load")
 REPORT_KEY = "ghoststream"
@@ -135,7 +136,7 @@ def on_spawned(user_count: int, **_: Any) -> None:
     collection over thousands of users stalls every stream at once for ~100 ms, which the
     records would show as the service's latency."""
     gc.collect()
-    gc.freeze()
+    tune_for_many_streams()  # freeze, and make later full collections rare
 
 
 @events.test_start.add_listener

@@ -10,6 +10,7 @@ import uvicorn
 
 from mock_llm.app import create_app
 from mock_llm.config import MockConfig
+from mock_llm.gc_tuning import tune_for_many_streams
 from mock_llm.streaming import DropConnection
 
 
@@ -59,8 +60,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         max_concurrency=args.max_concurrency,
     )
     quiet_dropped_connections()
+    app = create_app(config)
+    tune_for_many_streams()
     uvicorn.run(
-        create_app(config),
+        app,
         host=args.host,
         port=args.port,
         fd=args.fd,

@@ -7,7 +7,6 @@ when no upstream is configured) and closes them on shutdown.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mock_llm.asgi import Receive, Scope, Send, send_json
+from mock_llm.gc_tuning import tune_for_many_streams
 from service import openapi, upstream
 from service.embedded import embedded_mock
 from service.errors import input_error
@@ -74,8 +74,7 @@ def create_app(settings: Settings | None = None) -> Any:
                 log.info("upstream %s, model %s", settings.upstream_base_url, settings.llm_model)
             client = await stack.enter_async_context(upstream.session(settings))
             relay.upstream = upstream.Upstream(client, upstream_settings)
-            # Start-up objects live as long as the process: keep the collector from rescanning them.
-            gc.freeze()
+            tune_for_many_streams()
             yield
 
     api = FastAPI(
