@@ -41,16 +41,19 @@ def request_id_of(scope: Scope) -> str:
 
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
     """The JSON request body, refused early when over `limit`; None if the client left."""
-    too_large = input_error("body_too_large", f"The body is over {limit} bytes.")
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > limit:
-            raise too_large
+            raise _too_large(limit)
         if name == b"content-type" and not value.lower().startswith(b"application/json"):
             raise input_error("unsupported_media_type", "Send the body as application/json.")
     try:
         return await asgi.read_body(receive, limit)
     except asgi.BodyTooLarge:
-        raise too_large from None
+        raise _too_large(limit) from None
+
+
+def _too_large(limit: int) -> InputError:
+    return input_error("body_too_large", f"The body is over {limit} bytes.")
 
 
 class Relay:
