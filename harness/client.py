@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 import httptools
 
 from harness.records import Dialect, StreamRecord, StreamRecorder
+from harness.response import ResponseReader
 
 Clock = Callable[[], float]
 
@@ -48,7 +49,7 @@ def openai_body(prompt: str, model: str = "gpt-4o-mini", **extra: Any) -> dict[s
 
 
 class _StreamProtocol(asyncio.Protocol):
-    """Feeds response body bytes to the recorder as they arrive; resolves `done` at the end."""
+    """Feeds response bytes to the reader as they arrive; resolves `done` at the end."""
 
     def __init__(
         self,
@@ -59,49 +60,27 @@ class _StreamProtocol(asyncio.Protocol):
     ) -> None:
         self.recorder = recorder
         self.record = recorder.record
+        self.reader = ResponseReader(recorder, abort_after_tokens)
         self.clock = clock
         self.done = done
-        self.abort_after_tokens = abort_after_tokens
-        self.parser = httptools.HttpResponseParser(self)
         self.transport: asyncio.Transport | None = None
-        self.now = 0.0
-        self.error_body = bytearray()
-        self.complete = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self.now = self.clock()
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self.finish(transport_error=f"bad response: {exc}")
-
-    def on_headers_complete(self) -> None:
-        self.record.status = self.parser.get_status_code()
-        self.record.headers_at = self.now
-
-    def on_body(self, body: bytes) -> None:
         if self.done.done():
             return
-        if self.record.status != 200:
-            self.error_body += body
+        try:
+            self.reader.feed(data, self.clock())
+        except httptools.HttpParserError as exc:
+            self.finish(transport_error=f"bad response: {exc}")
             return
-        if self.recorder.feed(body, self.now):
-            self.finish()
-        elif self.abort_after_tokens is not None and self.record.tokens >= self.abort_after_tokens:
+        if self.reader.limit_reached:
             self.abort()
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-        if self.record.status != 200:
-            self.record.terminal_data = {
-                "status": self.record.status,
-                "body": self.error_body.decode("utf-8", errors="replace"),
-            }
-        self.finish()
+        elif self.reader.terminal or self.reader.complete:
+            self.finish()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
@@ -119,7 +98,7 @@ class _StreamProtocol(asyncio.Protocol):
             return
         if transport_error is not None:
             self.record.transport_error = transport_error
-        self.recorder.finish(self.clock(), body_complete=self.complete)
+        self.recorder.finish(self.clock(), body_complete=self.reader.complete)
         if self.transport is not None:
             self.transport.close()
         self.done.set_result(None)

@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit
 import httptools
 
 from harness.records import Dialect, StreamRecord, StreamRecorder
+from harness.response import ResponseReader
 
 Clock = Callable[[], float]
 READ_SIZE = 65536
@@ -60,41 +61,6 @@ class StreamRequest:
         return host, port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-class _Response:
-    """httptools callbacks: body bytes go to the recorder while the status is 200."""
-
-    def __init__(self, recorder: StreamRecorder) -> None:
-        self.recorder = recorder
-        self.record = recorder.record
-        self.parser = httptools.HttpResponseParser(self)
-        self.now = 0.0
-        self.error_body = bytearray()
-        self.complete = False
-        self.terminal = False
-
-    def feed(self, data: bytes, now: float) -> None:
-        self.now = now
-        self.parser.feed_data(data)
-
-    def on_headers_complete(self) -> None:
-        self.record.status = self.parser.get_status_code()
-        self.record.headers_at = self.now
-
-    def on_body(self, body: bytes) -> None:
-        if self.record.status != 200:
-            self.error_body += body
-        elif not self.terminal:
-            self.terminal = self.recorder.feed(body, self.now)
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-        if self.record.status != 200:
-            self.record.terminal_data = {
-                "status": self.record.status,
-                "body": self.error_body.decode("utf-8", errors="replace"),
-            }
-
-
 def read_stream(
     request: StreamRequest,
     record: StreamRecord,
@@ -109,7 +75,7 @@ def read_stream(
     which is recorded as a transport error so that nothing hangs.
     """
     recorder = StreamRecorder(record, request.dialect)
-    response = _Response(recorder)
+    response = ResponseReader(recorder)
     deadline = record.started_at + request.timeout_s
     host, port, payload = request.wire()
     try:
