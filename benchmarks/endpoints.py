@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.client import openai_body, timed_stream
+from harness.evidence import MockEvidence
 from harness.records import Dialect, StreamRecord
 
 
@@ -21,6 +22,11 @@ class Endpoint:
     name: str
     base_url: str
     pid: int | None = None
+
+    @property
+    def evidence(self) -> MockEvidence:
+        """The mock's account of its streams (meaningful for the `direct` endpoint)."""
+        return MockEvidence(self.base_url)
 
     @property
     def dialect(self) -> Dialect:

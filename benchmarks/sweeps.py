@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from benchmarks.endpoints import Endpoint
 from benchmarks.load import run_streams
-from harness.evidence import MockEvidence
 from harness.records import StreamRecord
 
 
@@ -35,24 +33,11 @@ def failures(records: list[StreamRecord]) -> list[str]:
     ]
 
 
-async def mock_records(mock: Endpoint, wait_s: float = 5.0) -> list[dict[str, Any]]:
-    """The mock's stream records, once none is still open (it long-polls; no sleeping here)."""
-    return await MockEvidence(mock.base_url).requests(wait_s)
-
-
-async def mock_stats(mock: Endpoint) -> dict[str, Any]:
-    return dict(await MockEvidence(mock.base_url).stats())
-
-
-async def reset_mock(mock: Endpoint) -> None:
-    await MockEvidence(mock.base_url).reset()
-
-
 async def wait_for_open(mock: Endpoint, count: int, timeout: float = 30.0) -> None:
     """Until the mock holds `count` open streams; benchmarks only, tests long-poll instead."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while (await mock_stats(mock))["open"] < count:
+    while (await mock.evidence.stats())["open"] < count:
         if loop.time() > deadline:
             raise TimeoutError(f"fewer than {count} streams opened within {timeout} s")
         await asyncio.sleep(0.05)

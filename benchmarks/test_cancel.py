@@ -14,9 +14,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.endpoints import Endpoint, directive
 from benchmarks.report import Report
-from benchmarks.sweeps import mock_records, reset_mock
 from harness.backpressure import close, open_unread_stream, wait_until_backpressured
-from harness.evidence import MockEvidence
 from harness.stats import percentile
 
 
@@ -32,10 +30,10 @@ async def _one_sample(mock: Endpoint, service: Endpoint, phase: str) -> float:
     else:
         prompt = directive(ttft_ms=0, itl_ms=0, tokens=1_000_000) + " Never stop."
         sock = await open_unread_stream(service.base_url, prompt)
-        await wait_until_backpressured(MockEvidence(mock.base_url))
+        await wait_until_backpressured(mock.evidence)
         closed_at = close(sock)
     assert closed_at is not None
-    [seen] = await mock_records(mock)
+    seen = await mock.evidence.only_request()
     assert seen["outcome"] == "cancelled", seen
     return float(seen["ended_at"]) - closed_at
 
@@ -43,7 +41,7 @@ async def _one_sample(mock: Endpoint, service: Endpoint, phase: str) -> float:
 async def _samples(mock: Endpoint, service: Endpoint, phase: str, count: int) -> list[float]:
     latencies = []
     for _ in range(count):
-        await reset_mock(mock)
+        await mock.evidence.reset()
         latencies.append(await _one_sample(mock, service, phase))
     return latencies
 

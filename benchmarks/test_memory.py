@@ -10,12 +10,12 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from benchmarks.endpoints import Endpoint, directive
 from benchmarks.load import rss_bytes
 from benchmarks.report import Report
-from benchmarks.sweeps import mock_records, reset_mock, wait_for_open
+from benchmarks.sweeps import wait_for_open
 
 
 async def _rss_growth(mock: Endpoint, service: Endpoint, streams: int) -> float:
     assert service.pid is not None
-    await reset_mock(mock)
+    await mock.evidence.reset()
     await service.stream(directive(ttft_ms=0, tokens=2) + " warm up")
     before = rss_bytes(service.pid)
     prompt = directive(ttft_ms=120_000, tokens=5) + " Take your time."
@@ -27,7 +27,7 @@ async def _rss_growth(mock: Endpoint, service: Endpoint, streams: int) -> float:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    await mock_records(mock, wait_s=10)
+    await mock.evidence.requests(wait_until_closed=10)
     return (during - before) / streams
 
 

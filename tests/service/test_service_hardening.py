@@ -37,9 +37,9 @@ def configured_service(mock: MockServer, request: pytest.FixtureRequest) -> Iter
 
 
 @pytest.fixture
-async def open_streams() -> AsyncIterator[list[asyncio.Task[None]]]:
+async def open_streams() -> AsyncIterator[list[asyncio.Task[bytes]]]:
     """Long streams opened by a test; each task has seen its first token when `opened` is set."""
-    tasks: list[asyncio.Task[None]] = []
+    tasks: list[asyncio.Task[bytes]] = []
     yield tasks
     for task in tasks:
         task.cancel()
@@ -48,18 +48,22 @@ async def open_streams() -> AsyncIterator[list[asyncio.Task[None]]]:
 
 async def hold_stream(
     url: str, opened: asyncio.Event, headers: dict[str, str] | None = None
-) -> None:
+) -> bytes:
+    """A long stream; `opened` is set at its first token. Returns every byte received."""
+    body = b""
     async with httpx.AsyncClient(timeout=30) as client:
         async with client.stream(
             "GET", f"{url}/ask-ai", params={"prompt": LONG}, headers=headers
         ) as response:
             assert response.status_code == 200
             async for chunk in response.aiter_bytes():
-                if b"event: token" in chunk:
+                body += chunk
+                if b"event: token" in body:
                     opened.set()
+    return body
 
 
-async def open_long_streams(url: str, count: int, tasks: list[asyncio.Task[None]]) -> None:
+async def open_long_streams(url: str, count: int, tasks: list[asyncio.Task[bytes]]) -> None:
     events = [asyncio.Event() for _ in range(count)]
     tasks.extend(asyncio.create_task(hold_stream(url, event)) for event in events)
     async with asyncio.timeout(10):
@@ -93,7 +97,7 @@ async def test_request_rate_over_the_bucket_is_refused(configured_service: str) 
     indirect=True,
 )
 async def test_per_client_stream_cap_frees_its_slot_on_cancel(
-    configured_service: str, open_streams: list[asyncio.Task[None]]
+    configured_service: str, open_streams: list[asyncio.Task[bytes]]
 ) -> None:
     await open_long_streams(configured_service, 2, open_streams)
     async with httpx.AsyncClient(base_url=configured_service) as client:
@@ -110,7 +114,7 @@ async def test_per_client_stream_cap_frees_its_slot_on_cancel(
     indirect=True,
 )
 async def test_global_stream_cap_answers_503(
-    configured_service: str, open_streams: list[asyncio.Task[None]]
+    configured_service: str, open_streams: list[asyncio.Task[bytes]]
 ) -> None:
     await open_long_streams(configured_service, 3, open_streams)
     async with httpx.AsyncClient(base_url=configured_service) as client:
@@ -244,22 +248,10 @@ async def test_sigterm_ends_every_open_stream_and_exits_in_time(mock: MockServer
         "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
         "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "1000",
     }
-    bodies: list[bytes] = []
     opened = [asyncio.Event() for _ in range(50)]
-
-    async def stream(url: str, event: asyncio.Event) -> None:
-        body = b""
-        async with httpx.AsyncClient(timeout=30) as client:
-            async with client.stream("GET", f"{url}/ask-ai", params={"prompt": LONG}) as response:
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if b"event: token" in body:
-                        event.set()
-        bodies.append(body)
-
     with serve_in_process("service", env=env) as server:
         process: RunningProcess = server
-        tasks = [asyncio.create_task(stream(server.url, event)) for event in opened]
+        tasks = [asyncio.create_task(hold_stream(server.url, event)) for event in opened]
         async with asyncio.timeout(15):
             await asyncio.gather(*(event.wait() for event in opened))
         signalled = time.monotonic()
@@ -267,7 +259,7 @@ async def test_sigterm_ends_every_open_stream_and_exits_in_time(mock: MockServer
         await asyncio.to_thread(process.process.wait, grace + 5)
         exited_after = time.monotonic() - signalled
         async with asyncio.timeout(5):
-            await asyncio.gather(*tasks)
+            bodies = await asyncio.gather(*tasks)
     assert exited_after <= grace + 1.0, exited_after
     assert len(bodies) == 50
     for body in bodies:
