@@ -14,7 +14,7 @@ import pytest
 
 from benchmarks.endpoints import Endpoint
 from benchmarks.report import Report
-from harness.servers import serve_in_process
+from ghoststream.harness.servers import serve_in_process
 
 _REPORT = pytest.StashKey[Report]()
 FAKE_KEY = "sk-bench-not-a-real-key"

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.client import openai_body, timed_stream
-from harness.evidence import MockEvidence
-from harness.records import Dialect, StreamRecord
-
-
-def directive(**settings: object) -> str:
-    """The mock's in-prompt control, e.g. directive(ttft_ms=50, tokens=20)."""
-    return "[mock: " + " ".join(f"{key}={value}" for key, value in settings.items()) + "]"
+from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.evidence import MockEvidence
+from ghoststream.harness.records import StreamRecord
 
 
 @dataclass(frozen=True)
@@ -29,8 +24,8 @@ class Endpoint:
         return MockEvidence(self.base_url)
 
     @property
-    def dialect(self) -> Dialect:
-        return {"direct": "openai", "service": "service", "naive": "raw"}.get(self.name, "openai")
+    def dialect(self) -> str:
+        return {"direct": "chat", "service": "ghoststream", "naive": "raw"}.get(self.name, "chat")
 
     async def stream(
         self,
@@ -40,7 +35,7 @@ class Endpoint:
         abort_after_s: float | None = None,
         timeout: float = 60.0,
     ) -> StreamRecord:
-        if self.dialect == "openai":
+        if self.dialect == "chat":
             url, body, method, params = (
                 f"{self.base_url}/v1/chat/completions",
                 openai_body(prompt),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import psutil
 from tqdm import tqdm
 
-from harness.records import StreamRecord
+from ghoststream.harness.records import StreamRecord
 
 
 async def run_streams(

@@ -14,9 +14,9 @@ import os
 from dataclasses import asdict
 
 from benchmarks.load import run_streams
-from harness.client import openai_body, timed_stream
-from harness.records import StreamRecord
-from harness.stats import Summary, summarize
+from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.records import StreamRecord
+from ghoststream.harness.stats import Summary, summarize
 
 
 async def probe(
@@ -34,7 +34,7 @@ async def probe(
 
     async def one(_i: int) -> StreamRecord:
         body = openai_body(prompt, model, **extra)
-        return await timed_stream(url, body, dialect="openai", headers=headers)
+        return await timed_stream(url, body, dialect="chat", headers=headers)
 
     records = await run_streams(one, streams, concurrency, "probe")
     return summarize(records), records

@@ -6,7 +6,7 @@ import asyncio
 
 from benchmarks.endpoints import Endpoint
 from benchmarks.load import run_streams
-from harness.records import StreamRecord
+from ghoststream.harness.records import StreamRecord
 
 
 async def waves(

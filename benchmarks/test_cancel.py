@@ -12,10 +12,11 @@ import asyncio
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.endpoints import Endpoint, directive
+from benchmarks.endpoints import Endpoint
 from benchmarks.report import Report
-from harness.backpressure import close, open_unread_stream, wait_until_backpressured
-from harness.stats import percentile
+from ghoststream.harness.backpressure import close, open_unread_stream, wait_until_backpressured
+from ghoststream.harness.stats import percentile
+from mock_llm.directive import directive
 
 
 async def _one_sample(mock: Endpoint, service: Endpoint, phase: str) -> float:

@@ -6,10 +6,11 @@ import asyncio
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.endpoints import Endpoint, directive
+from benchmarks.endpoints import Endpoint
 from benchmarks.load import CpuMeter, run_streams
 from benchmarks.report import Report
 from benchmarks.sweeps import failures
+from mock_llm.directive import directive
 
 
 async def _measure(endpoint: Endpoint, meter: CpuMeter, prompt: str, streams: int) -> int:

@@ -7,10 +7,11 @@ import asyncio
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.endpoints import Endpoint, directive
+from benchmarks.endpoints import Endpoint
 from benchmarks.load import rss_bytes
 from benchmarks.report import Report
 from benchmarks.sweeps import wait_for_open
+from mock_llm.directive import directive
 
 
 async def _rss_growth(mock: Endpoint, service: Endpoint, streams: int) -> float:

@@ -7,7 +7,7 @@ import json
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.report import Report
-from service.sse import SSEDecoder, encode_event
+from ghoststream.protocols.sse import SSEDecoder, encode_event
 
 TOKEN_EVENT = json.dumps({"text": " streaming"})
 WIRE = encode_event(TOKEN_EVENT, "token", 42)

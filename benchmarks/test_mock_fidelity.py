@@ -7,11 +7,12 @@ import asyncio
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.endpoints import Endpoint, directive
+from benchmarks.endpoints import Endpoint
 from benchmarks.load import CpuMeter
 from benchmarks.report import Report
 from benchmarks.sweeps import failures, waves
-from harness.stats import percentile
+from ghoststream.harness.stats import percentile
+from mock_llm.directive import directive
 
 TTFT_MS, ITL_MS = 200, 50
 

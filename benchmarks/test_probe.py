@@ -7,9 +7,10 @@ import asyncio
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from benchmarks.endpoints import Endpoint, directive
+from benchmarks.endpoints import Endpoint
 from benchmarks.probe import format_summary, probe
 from benchmarks.report import Report
+from mock_llm.directive import directive
 
 
 def test_probe_target(

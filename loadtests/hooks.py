@@ -20,9 +20,9 @@ from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, WorkerRunner
 
+from ghoststream.gc_tuning import tune_for_many_streams
 from loadtests.collector import COLLECTOR
 from loadtests.summary import render, render_steps, summarize
-from mock_llm.gc_tuning import tune_for_many_streams
 
 log = logging.getLogger("ghoststream.load")
 REPORT_KEY = "ghoststream"

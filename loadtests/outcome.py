@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from harness.records import StreamRecord
+from ghoststream.harness.records import StreamRecord
 
 FAULT_CODES: dict[str, str] = {
     "http_429": "rate_limited",

@@ -1,8 +1,8 @@
 """`python -m loadtests`: start the mock and what it is to be measured through, run Locust on it.
 
-Servers are real processes on ephemeral loopback ports (`harness.servers`); Locust runs as a
-child process too, so its gevent monkey-patching stays out of this one. Options this script does
-not know are passed to Locust, e.g. `--ttft-ms 300` or `--step-users 100`.
+Servers are real processes on ephemeral loopback ports (`ghoststream.harness.servers`); Locust
+runs as a child process too, so its gevent monkey-patching stays out of this one. Options this
+script does not know are passed to Locust, e.g. `--ttft-ms 300` or `--step-users 100`.
 
     python -m loadtests                                   # steady chat, 50 users, 30 s
     python -m loadtests --scenario hold_open -u 1000 -r 200 -t 60s
@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.servers import LOOPBACK, serve_in_process
+from ghoststream.harness.servers import LOOPBACK, serve_in_process
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"

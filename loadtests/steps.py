@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.stats import percentile
+from ghoststream.harness.stats import percentile
 
 
 @dataclass(frozen=True)

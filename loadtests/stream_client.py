@@ -1,5 +1,5 @@
 """The Locust users' transport: one HTTP/1.1 request, its body read as it arrives, every read
-stamped and fed to the shared recorder (`harness.records`).
+stamped and fed to the shared recorder (`ghoststream.harness.records`).
 
 Plain sockets and httptools' C parser, no Locust and no gevent in here: under Locust, gevent has
 patched `socket`, so each `recv` yields to the other users while it waits; in a test it is an
@@ -19,8 +19,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httptools
 
-from harness.records import Dialect, StreamRecord, StreamRecorder
-from harness.response import ResponseReader
+from ghoststream.harness.records import StreamRecord, StreamRecorder
+from ghoststream.harness.response import ResponseReader
 
 Clock = Callable[[], float]
 READ_SIZE = 65536
@@ -34,7 +34,7 @@ class StreamRequest:
     method: str = "GET"
     params: Mapping[str, str] | None = None
     body: bytes | None = None
-    dialect: Dialect = "service"
+    dialect: str = "ghoststream"
     headers: Mapping[str, str] = field(default_factory=dict)
     abort_after_tokens: int | None = None
     timeout_s: float = 60.0

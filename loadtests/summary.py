@@ -1,9 +1,10 @@
 """The end-of-run summary, computed from the raw per-stream lines rather than Locust's buckets.
 
 Locust stores each response time rounded to two significant digits (1,042 ms becomes 1,000), so
-its percentiles are bucket edges. These come from the exact samples, with `harness.stats`: TTFT
-one sample per stream, ITL one per inter-token gap pooled over streams (as the benchmarks define
-them), `stream` the whole duration. Streams cut off by the test ending are left out.
+its percentiles are bucket edges. These come from the exact samples, with
+`ghoststream.harness.stats`: TTFT one sample per stream, ITL one per inter-token gap pooled over
+streams (as the benchmarks define them), `stream` the whole duration. Streams cut off by the
+test ending are left out.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.stats import Distribution
+from ghoststream.harness.stats import Distribution
 
 Line = Mapping[str, Any]
 

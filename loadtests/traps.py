@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from locust import FastHttpUser, constant, task
 
-from benchmarks.endpoints import directive
-from harness.records import StreamRecord, StreamRecorder
+from ghoststream.harness.records import StreamRecord, StreamRecorder
 from loadtests.users import QUESTION, StreamUser
+from mock_llm.directive import directive
 
 
 class IterLinesUser(FastHttpUser):
@@ -33,7 +33,7 @@ class IterLinesUser(FastHttpUser):
     def ask(self) -> None:
         prompt = f"{directive(ttft_ms=200, itl_ms=20, tokens=50)} {QUESTION}"
         record = StreamRecord(started_at=time.perf_counter())
-        recorder = StreamRecorder(record, "service")
+        recorder = StreamRecorder(record, "ghoststream")
         lines = self.client.iter_lines("/ask-ai", params={"prompt": prompt}, name="iter_lines")
         for text in lines:  # read to the body's end, so the pooled connection stays clean
             recorder.feed(text.encode() + b"\n", time.perf_counter())

@@ -20,13 +20,13 @@ import gevent
 from gevent import GreenletExit
 from locust import User, constant
 
-from benchmarks.endpoints import directive
-from harness.client import chat_body, openai_body
-from harness.records import Dialect, StreamRecord
+from ghoststream.harness.client import chat_body, openai_body
+from ghoststream.harness.records import StreamRecord
 from loadtests import hooks
 from loadtests.collector import COLLECTOR
 from loadtests.outcome import Expectation, failure, line, median_gap_ms
 from loadtests.stream_client import StreamRequest, read_stream
+from mock_llm.directive import directive
 
 QUESTION = "How do Server-Sent Events keep a stream open?"
 
@@ -97,8 +97,8 @@ class StreamUser(User):
         if self.route == "openai":
             body = json.dumps(openai_body(prompt)).encode()
             url = f"{base}/v1/chat/completions"
-            return StreamRequest(url, "POST", body=body, dialect="openai", **common)
-        dialect: Dialect = "raw" if self.route == "raw" else "service"
+            return StreamRequest(url, "POST", body=body, dialect="chat", **common)
+        dialect = "raw" if self.route == "raw" else "ghoststream"
         params = {"prompt": prompt}
         return StreamRequest(f"{base}/ask-ai", "GET", params=params, dialect=dialect, **common)
 

@@ -1,7 +1,8 @@
-"""The mock's ASGI app: the streaming hot path plus FastAPI for everything that is not hot.
+"""The mock's ASGI app: the generation hot path plus FastAPI for everything that is not hot.
 
 `create_app(config)` is the one way to build it, for the CLI, for tests in-process, and for the
-service's embedded default upstream.
+service's embedded default upstream. Every dialect in `ghoststream.protocols.DIALECTS` is served
+at its own route, by the same `Generation` app.
 """
 
 from __future__ import annotations
@@ -14,60 +15,63 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mock_llm import metrics, openapi, scenarios, wire
-from mock_llm.asgi import Receive, Scope, Send
+from ghoststream.asgi import Receive, Scope, Send
+from ghoststream.protocols import DIALECTS, openai_errors
+from mock_llm import metrics, openapi, scenarios
 from mock_llm.config import MockConfig
 from mock_llm.ledger import Ledger
-from mock_llm.streaming import ChatCompletions
+from mock_llm.streaming import Generation
 
-CHAT_PATH = "/v1/chat/completions"
 MAX_WAIT_S = 300.0
+VERSION = "0.11.0"
+"""What `GET /version` reports, as a vLLM server does; benchmark clients only check it answers."""
 
 
 class MockApp:
-    """Sends `POST /v1/chat/completions` straight to the raw ASGI handler, the rest to FastAPI."""
+    """Sends each dialect's `POST` route straight to its raw ASGI handler, the rest to FastAPI."""
 
-    def __init__(self, config: MockConfig, api: FastAPI, chat: ChatCompletions) -> None:
+    def __init__(self, config: MockConfig, api: FastAPI, routes: dict[str, Generation]) -> None:
         self.config = config
         self.api = api
-        self.chat = chat
-        self.ledger = chat.ledger
+        self.routes = routes
+        self.ledger = next(iter(routes.values())).ledger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == CHAT_PATH and scope["method"] == "POST":
-            await self.chat(scope, receive, send)
-        else:
-            await self.api(scope, receive, send)
-
-
-def _openai_error(status: int, body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, status_code=status)
+        if scope["type"] == "http" and scope["method"] == "POST":
+            generation = self.routes.get(scope["path"])
+            if generation is not None:
+                await generation(scope, receive, send)
+                return
+        await self.api(scope, receive, send)
 
 
 def create_app(config: MockConfig | None = None) -> MockApp:
     config = config or MockConfig()
     known = scenarios.load(config.scenarios_path) if config.scenarios_path else []
     ledger = Ledger(config.history)
-    chat = ChatCompletions(config, ledger, known)
+    routes = {d.path: Generation(d, config, ledger, known) for d in DIALECTS.values()}
     api = FastAPI(
         title="ghoststream mock LLM",
-        summary="An OpenAI-compatible mock that streams on a deterministic schedule.",
+        summary="A mock LLM API (OpenAI, Anthropic) that streams on a deterministic schedule.",
         version="1.0",
     )
 
-    def check_key(authorization: Annotated[str | None, Header()] = None) -> None:
-        if config.api_key is not None and authorization != f"Bearer {config.api_key}":
+    def check_key(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> None:
+        key = config.api_key
+        if key is not None and authorization != f"Bearer {key}" and x_api_key != key:
             raise StarletteHTTPException(401, "Incorrect API key provided.")
 
     @api.exception_handler(StarletteHTTPException)
     async def openai_style_errors(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if error.status_code == 401:
-            body = wire.error_body(str(error.detail), "invalid_request_error", "invalid_api_key")
-        elif error.status_code in (404, 405):
-            body = wire.invalid_request(f"Invalid URL ({request.method} {request.url.path})")
+        if error.status_code in (404, 405):
+            message = f"Invalid URL ({request.method} {request.url.path})"
         else:
-            body = wire.invalid_request(str(error.detail))
-        return _openai_error(error.status_code, body)
+            message = str(error.detail)
+        body = openai_errors.for_status(error.status_code, message)
+        return JSONResponse(body, status_code=error.status_code)
 
     def model_card(model_id: str) -> dict[str, Any]:
         return {"id": model_id, "object": "model", "created": 1_700_000_000, "owned_by": "mock"}
@@ -111,5 +115,15 @@ def create_app(config: MockConfig | None = None) -> MockApp:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @api.get("/health", include_in_schema=False)
+    async def health() -> Response:
+        """vLLM's liveness route: 200 with an empty body; benchmark clients call it first."""
+        return Response(status_code=200)
+
+    @api.get("/version")
+    async def version() -> dict[str, str]:
+        """vLLM's version route."""
+        return {"version": VERSION}
+
     openapi.install(api)
-    return MockApp(config, api, chat)
+    return MockApp(config, api, routes)

@@ -1,28 +1,16 @@
 """The mock's server-wide defaults and the per-stream plan resolved from them.
 
 Defaults come from the CLI (or a test's `MockConfig`); each request may override them with
-`X-Mock-*` headers, a `[mock: ...]` directive in its prompt, or a matching scenario.
+`X-Mock-*` headers, a `[mock: ...]` directive in its prompt, or a matching scenario. The fields
+named like controls are those of `mock_llm.controls.CONTROLS` (a test holds them in step).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Mode = Literal["prose", "echo", "fixed"]
-Fault = Literal[
-    "http_429",
-    "http_500",
-    "http_503",
-    "error_midstream",
-    "drop_midstream",
-    "stall_midstream",
-    "malformed_midstream",
-    "slow_headers",
-]
-FAULTS: tuple[str, ...] = Fault.__args__  # type: ignore[attr-defined]
-HTTP_FAULTS = frozenset({"http_429", "http_500", "http_503"})
-MODES: tuple[str, ...] = Mode.__args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -40,7 +28,7 @@ class MockConfig:
     max_body_bytes: int = 4 * 1024 * 1024
     history: int = 10_000
     max_concurrency: int | None = None
-    """Open streams beyond this get OpenAI's 429: an upstream that pushes back."""
+    """Open streams beyond this get a 429: an upstream that pushes back."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +41,9 @@ class StreamPlan:
     seed: int
     jitter_ms: float
     mode: Mode = "prose"
-    fault: Fault | None = None
+    fault: str | None = None
     fault_after: int = 0
     retry_after_ms: int = 1000
+    tool_call: str | None = None
     scenario: str | None = None
     fixed_text: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)

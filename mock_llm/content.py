@@ -47,3 +47,13 @@ def prose(seed: int) -> Iterator[str]:
 def split_text(text: str) -> list[str]:
     """Split text into pieces whose concatenation is exactly `text` (whitespace kept)."""
     return _PIECE.findall(text)
+
+
+_JSON_PIECE = re.compile(r'\s*"?[^\W_]{1,12}"?|\s*[^\w\s]{1,3}|\s*_|\s+')
+
+
+def split_json(text: str) -> list[str]:
+    """Split a tool call's JSON arguments into token-sized pieces that join back to `text`."""
+    pieces = _JSON_PIECE.findall(text)
+    assert "".join(pieces) == text, "the pattern covers every character"
+    return pieces

@@ -1,87 +1,103 @@
-"""Per-request controls: `X-Mock-*` headers and the `[mock: key=value ...]` prompt directive.
+"""Every per-request control the mock understands, declared once.
 
-The directive lets a test drive the mock through a service that forwards only the prompt; it is
-stripped from the text the mock echoes.
+A control's name is its `[mock: name=value]` directive key and its scenario field; its header is
+`X-Mock-` plus the name with dashes (`ttft_ms` -> `X-Mock-TTFT-Ms`); a server-wide control is also
+a CLI flag (`--ttft-ms`) and a `MockConfig` field. Type, range and choices are checked here, for
+every source alike, and the README's table is checked against this declaration by a test.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
-from mock_llm.config import FAULTS, MODES
+from mock_llm.faults import FAULTS
 
-DIRECTIVE = re.compile(r"\[mock:([^\]]*)\]\s?")
-
-# Directive key -> header name; both feed the same overrides.
-KEYS: dict[str, str] = {
-    "ttft_ms": "x-mock-ttft-ms",
-    "itl_ms": "x-mock-itl-ms",
-    "tokens": "x-mock-tokens",
-    "seed": "x-mock-seed",
-    "jitter_ms": "x-mock-jitter-ms",
-    "mode": "x-mock-mode",
-    "fault": "x-mock-fault",
-    "fault_after": "x-mock-fault-after",
-    "retry_after_ms": "x-mock-retry-after-ms",
-    "scenario": "x-mock-scenario",
-}
-_NUMBERS = {"ttft_ms", "itl_ms", "jitter_ms"}
-_INTEGERS = {"tokens", "seed", "fault_after", "retry_after_ms"}
-_LIMITS = {
-    "tokens": 1_000_000,
-    "ttft_ms": 3_600_000.0,
-    "itl_ms": 3_600_000.0,
-    "jitter_ms": 3_600_000.0,
-}
+Kind = Literal["number", "integer", "choice", "text"]
+MODES = ("prose", "echo", "fixed")
+HOUR_MS = 3_600_000.0
 
 
 class ControlError(ValueError):
     """A control the mock cannot honour; answered with a 400 naming it."""
 
 
-def strip_directives(text: str) -> str:
-    return DIRECTIVE.sub("", text)
+@dataclass(frozen=True)
+class Control:
+    name: str
+    kind: Kind
+    help: str
+    high: float = math.inf
+    """Numbers run from 0 to `high`."""
+    choices: tuple[str, ...] = ()
+    server_wide: bool = False
+    """Also a CLI flag and a `MockConfig` field, the default for every request."""
+
+    @property
+    def header(self) -> str:
+        return "x-mock-" + self.name.replace("_", "-")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def parse(self, raw: str) -> object:
+        """The typed value of `raw`, or ControlError naming the control."""
+        if self.kind in ("number", "integer"):
+            try:
+                number: float = int(raw) if self.kind == "integer" else float(raw)
+            except ValueError:
+                raise ControlError(
+                    f"mock control {self.name} must be a number, got {raw!r}"
+                ) from None
+            if not 0 <= number <= self.high:  # also false for NaN
+                raise ControlError(f"mock control {self.name}={raw} is out of range")
+            return number
+        if self.choices and raw not in self.choices:
+            what = "fault" if self.name == "fault" else self.name
+            raise ControlError(f"unknown {what} {raw!r}; known: {', '.join(self.choices)}")
+        if len(raw) > 256:
+            raise ControlError(f"mock control {self.name} is over 256 characters")
+        return raw
 
 
-def parse_directive(text: str) -> dict[str, str]:
-    """The key=value pairs of every directive in `text` (later ones win)."""
-    found: dict[str, str] = {}
-    for match in DIRECTIVE.finditer(text):
-        for pair in match.group(1).split():
-            key, sep, value = pair.partition("=")
-            if not sep:
-                raise ControlError(f"mock directive item {pair!r} is not key=value")
-            found[key.strip().lower()] = value.strip()
-    return found
+CONTROLS: dict[str, Control] = {
+    c.name: c
+    for c in (
+        Control("ttft_ms", "number", "time to first token", HOUR_MS, server_wide=True),
+        Control("itl_ms", "number", "inter-token latency", HOUR_MS, server_wide=True),
+        Control("tokens", "integer", "prose length, in tokens", 1_000_000, server_wide=True),
+        Control("seed", "integer", "seed of the prose", 2**63, server_wide=True),
+        Control(
+            "jitter_ms",
+            "number",
+            "extra delay per token, 0 to this (seeded)",
+            HOUR_MS,
+            server_wide=True,
+        ),
+        Control("mode", "choice", "where the text comes from", choices=MODES),
+        Control("fault", "choice", "a fault to inject", choices=tuple(FAULTS)),
+        Control("fault_after", "integer", "tokens sent before a midstream fault", 1_000_000),
+        Control("retry_after_ms", "integer", "the wait an `http_429` asks for", HOUR_MS),
+        Control("scenario", "text", "use this scenario by name, whatever the prompt"),
+        Control("tool_call", "text", "call this tool (or `auto`: the first offered)"),
+    )
+}
 
 
 def from_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {key: headers[name] for key, name in KEYS.items() if name in headers}
+    """The controls set by `X-Mock-*` headers (names lower-case, as ASGI gives them)."""
+    return {c.name: headers[c.header] for c in CONTROLS.values() if c.header in headers}
 
 
 def typed(raw: Mapping[str, str]) -> dict[str, object]:
     """Check and convert raw control values; unknown keys and bad values raise ControlError."""
     out: dict[str, object] = {}
     for key, value in raw.items():
-        if key not in KEYS:
-            raise ControlError(f"unknown mock control {key!r}; known: {', '.join(KEYS)}")
-        if key in _NUMBERS or key in _INTEGERS:
-            try:
-                number: float = int(value) if key in _INTEGERS else float(value)
-            except ValueError:
-                raise ControlError(f"mock control {key} must be a number, got {value!r}") from None
-            if number < 0 or number > _LIMITS.get(key, float("inf")) or number != number:
-                raise ControlError(f"mock control {key}={value} is out of range")
-            out[key] = number
-        elif key == "fault":
-            if value not in FAULTS:
-                raise ControlError(f"unknown fault {value!r}; known: {', '.join(FAULTS)}")
-            out[key] = value
-        elif key == "mode":
-            if value not in MODES:
-                raise ControlError(f"unknown mode {value!r}; known: {', '.join(MODES)}")
-            out[key] = value
-        else:
-            out[key] = value
+        control = CONTROLS.get(key)
+        if control is None:
+            raise ControlError(f"unknown mock control {key!r}; known: {', '.join(CONTROLS)}")
+        out[key] = control.parse(value.strip())
     return out

@@ -19,6 +19,8 @@ Outcome = Literal["open", "completed", "cancelled", "fault"]
 @dataclass(slots=True)
 class StreamEntry:
     id: str
+    api: str
+    """The dialect the request spoke (`chat`, `responses`, `anthropic`, `completions`)."""
     model: str
     stream: bool
     mode: str

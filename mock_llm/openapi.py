@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from mock_llm.chat_request import ROLES
+from ghoststream.protocols.chat import ROLES
 
 OPENAI_ERROR = {
     "type": "object",

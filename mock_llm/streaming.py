@@ -1,4 +1,5 @@
-"""`POST /v1/chat/completions` as a plain ASGI app: the mock's hot path.
+"""The generation routes (`POST /v1/chat/completions`, `/v1/responses`, ...) as plain ASGI: the
+mock's hot path, one implementation for every dialect.
 
 Written against ASGI `send`/`receive` directly (no response classes, no middleware) so the mock
 spends as little CPU per token as it can and is never the bottleneck of a load test. Tokens go
@@ -11,25 +12,31 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import random
 import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from mock_llm import content, controls, wire
-from mock_llm.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
-from mock_llm.chat_request import ChatRequest, RequestError, parse, plan
-from mock_llm.config import HTTP_FAULTS, MockConfig, StreamPlan
+from ghoststream.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
+from ghoststream.protocols.chat import completion_id
+from ghoststream.protocols.dialect import (
+    Answer,
+    Dialect,
+    GenerationRequest,
+    InvalidRequest,
+    StreamWriter,
+)
+from mock_llm import faults
+from mock_llm.config import MockConfig, StreamPlan
 from mock_llm.ledger import Ledger, StreamEntry
+from mock_llm.planning import Pieces, pieces, plan
 from mock_llm.scenarios import Scenario
 
-MAX_HEADER_DELAY_S = 3600.0
-
-
-class DropConnection(Exception):
-    """Raised to make the server close the TCP connection mid-body, with no terminator."""
+STREAM_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+]
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -38,79 +45,58 @@ def _headers(scope: Scope) -> dict[str, str]:
     }
 
 
-def _pieces(request: ChatRequest, stream_plan: StreamPlan) -> tuple[Iterator[str], int, str]:
-    """The answer's pieces, how many will be sent, and the finish reason."""
-    if stream_plan.mode == "prose":
-        natural = stream_plan.tokens
-        source: Iterator[str] = content.prose(content.stream_seed(stream_plan.seed, request.digest))
-    else:
-        text = (
-            stream_plan.fixed_text or ""
-            if stream_plan.mode == "fixed"
-            else controls.strip_directives(request.last_user_text)
-        )
-        pieces = content.split_text(text)
-        natural, source = len(pieces), iter(pieces)
-    count = natural if request.max_tokens is None else min(natural, request.max_tokens)
-    reason = "length" if count < natural else "stop"
-    return itertools.islice(source, count), count, reason
+class Generation:
+    """The ASGI app behind one dialect's generation route."""
 
-
-def _retry_after_headers(after_ms: int) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"retry-after", str(math.ceil(after_ms / 1000)).encode()),
-        (b"retry-after-ms", str(after_ms).encode()),
-        (b"x-ratelimit-limit-requests", b"500"),
-        (b"x-ratelimit-remaining-requests", b"0"),
-    ]
-
-
-class ChatCompletions:
-    """The ASGI app behind `POST /v1/chat/completions`."""
-
-    def __init__(self, config: MockConfig, ledger: Ledger, scenarios: list[Scenario]) -> None:
+    def __init__(
+        self, dialect: Dialect, config: MockConfig, ledger: Ledger, scenarios: list[Scenario]
+    ) -> None:
+        self.dialect = dialect
         self.config = config
         self.ledger = ledger
         self.scenarios = scenarios
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        dialect = self.dialect
         headers = _headers(scope)
+        request_id = headers.get("x-request-id") or f"req_{secrets.token_hex(16)}"
         key = self.config.api_key
-        if key is not None and headers.get("authorization") != f"Bearer {key}":
-            body = wire.error_body(
-                "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+        if key is not None and not dialect.authorized(headers, key):
+            await send_json(
+                send, 401, dialect.error_body(401), dialect.response_headers(request_id)
             )
-            await send_json(send, 401, body)
             return
         try:
             raw = await read_body(receive, self.config.max_body_bytes)
             if raw is None:
                 return
-            request = parse(raw)
+            request = dialect.parse_request(raw, headers)
             stream_plan, _ = plan(self.config, request, headers, self.scenarios)
-        except RequestError as error:
-            await send_json(send, error.status, error.body)
+        except InvalidRequest as error:
+            body = dialect.error_body(error.status, error.message, error.param)
+            await send_json(send, error.status, body, dialect.response_headers(request_id))
             return
         except BodyTooLarge as error:
-            limit = error.args[0]
-            await send_json(send, 413, wire.invalid_request(f"Request body over {limit} bytes."))
+            body = dialect.error_body(413, f"Request body over {error.args[0]} bytes.")
+            await send_json(send, 413, body, dialect.response_headers(request_id))
             return
         limit = self.config.max_concurrency
         if limit is not None and self.ledger.counters.open >= limit:
             self.ledger.counters.rejected += 1
-            status, body = wire.HTTP_FAULT_BODIES["http_429"]
-            await send_json(send, status, body, _retry_after_headers(1000))
+            extra = dialect.response_headers(request_id) + faults.retry_after_headers(1000)
+            await send_json(send, 429, dialect.error_body(429), extra)
             return
-        pieces, count, reason = _pieces(request, stream_plan)
+        answer = pieces(request, stream_plan, completion_id("call_"))
         entry = self.ledger.open(
             StreamEntry(
-                id=wire.completion_id(),
+                id=completion_id(dialect.id_prefix),
+                api=dialect.name,
                 model=request.model,
                 stream=request.stream,
                 mode=stream_plan.mode,
                 scenario=stream_plan.scenario,
                 fault=stream_plan.fault,
-                tokens_planned=count,
+                tokens_planned=answer.count,
                 ttft_ms=stream_plan.ttft_ms,
                 itl_ms=stream_plan.itl_ms,
                 request_id=headers.get("x-request-id"),
@@ -118,22 +104,14 @@ class ChatCompletions:
                 started_at=time.time(),
             )
         )
-        if stream_plan.fault in HTTP_FAULTS:
+        if faults.is_http(stream_plan.fault):
             self.ledger.close(entry, "fault")
-            await self._http_fault(send, stream_plan)
+            await faults.answer_http(
+                send, dialect, str(stream_plan.fault), stream_plan.retry_after_ms, request_id
+            )
             return
-        run = _Run(send, request, stream_plan, entry, self.ledger, pieces, reason)
+        run = _Run(send, dialect, request, stream_plan, entry, self.ledger, answer, request_id)
         await run.watched(receive)
-
-    @staticmethod
-    async def _http_fault(send: Send, stream_plan: StreamPlan) -> None:
-        status, body = wire.HTTP_FAULT_BODIES[str(stream_plan.fault)]
-        extra: list[tuple[bytes, bytes]] = [
-            (b"x-request-id", f"req_{secrets.token_hex(16)}".encode())
-        ]
-        if status == 429:
-            extra += _retry_after_headers(stream_plan.retry_after_ms)
-        await send_json(send, status, body, extra)
 
 
 class _Run:
@@ -142,20 +120,22 @@ class _Run:
     def __init__(
         self,
         send: Send,
-        request: ChatRequest,
+        dialect: Dialect,
+        request: GenerationRequest,
         stream_plan: StreamPlan,
         entry: StreamEntry,
         ledger: Ledger,
-        pieces: Iterator[str],
-        reason: str,
+        answer: Pieces,
+        request_id: str,
     ) -> None:
         self.send = send
+        self.dialect = dialect
         self.request = request
         self.plan = stream_plan
         self.entry = entry
         self.ledger = ledger
-        self.pieces = pieces
-        self.reason = reason
+        self.answer = answer
+        self.request_id = request_id
         self.disconnected = False
         self.finished = False
 
@@ -201,61 +181,62 @@ class _Run:
 
     async def _whole(self) -> None:
         loop = asyncio.get_running_loop()
+        answer = self.answer
         deadlines = self._deadlines(loop.time())
-        text_parts = list(self.pieces)
-        deadline = next(itertools.islice(deadlines, max(0, len(text_parts) - 1), None))
+        text = "".join(answer.text)
+        deadline = next(itertools.islice(deadlines, max(0, answer.count - 1), None))
         await asyncio.sleep(max(0.0, deadline - loop.time()))
-        self.entry.first_token_at = time.time()
-        self.entry.tokens_sent = len(text_parts)
-        body = wire.completion(
-            self.entry.id,
-            int(self.entry.started_at),
-            self.request.model,
-            "".join(text_parts),
-            self.reason,
-            self.request.prompt_tokens,
-            len(text_parts),
+        entry = self.entry
+        entry.first_token_at = time.time()
+        entry.tokens_sent = answer.count
+        call = answer.call
+        if call is not None and answer.reason == "length":
+            call = None  # cut short, the arguments would not parse: no call, as the APIs do
+        body = self.dialect.whole(
+            self.request,
+            Answer(
+                id=entry.id,
+                created=int(entry.started_at),
+                text=text,
+                tool_calls=[call] if call is not None else [],
+                reason=answer.reason,
+                prompt_tokens=self.request.prompt_tokens,
+                completion_tokens=answer.count,
+            ),
         )
-        self.ledger.close(self.entry, "completed")
-        await send_json(self.send, 200, body, self._response_headers()[1:])
-
-    def _response_headers(self) -> list[tuple[bytes, bytes]]:
-        request_id = self.entry.request_id or f"req_{secrets.token_hex(16)}"
-        return [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-cache"),
-            (b"x-request-id", request_id.encode("latin-1", "replace")),
-            (b"openai-version", b"2020-10-01"),
-            (b"openai-processing-ms", b"1"),
-        ]
+        self.ledger.close(entry, "completed")
+        await send_json(self.send, 200, body, self.dialect.response_headers(self.request_id))
 
     async def _stream(self) -> None:
         loop = asyncio.get_running_loop()
         send = self.send
         stream_plan = self.plan
         entry = self.entry
-        writer = wire.ChunkWriter(
-            entry.id, int(entry.started_at), self.request.model, self.request.include_usage
-        )
+        answer = self.answer
+        writer = self.dialect.writer(entry.id, int(entry.started_at), self.request)
         deadlines = self._deadlines(loop.time())
-        start = {"type": "http.response.start", "status": 200, "headers": self._response_headers()}
-        if stream_plan.fault == "slow_headers":
-            await asyncio.sleep(min(stream_plan.ttft_ms / 1000, MAX_HEADER_DELAY_S))
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": STREAM_HEADERS + self.dialect.response_headers(self.request_id),
+        }
+        await faults.header_delay(stream_plan.fault, stream_plan.ttft_ms)
         await send(start)
         fault = stream_plan.fault
-        fault_at = -1 if fault in (None, "slow_headers") else stream_plan.fault_after
-        pending = writer.role()
+        fault_at = stream_plan.fault_after if faults.strikes_midstream(fault) else -1
+        pending = writer.start()
         sent = 0
-        for piece in self.pieces:
+        for frame_of, piece in self._frames(writer):
             if sent == fault_at:
-                await self._fault(pending)
+                await faults.end_midstream(str(fault), send, writer, pending)
+                self.ledger.close(entry, "fault")
                 return
             delay = next(deadlines) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             elif sent & 63 == 63:
                 await asyncio.sleep(0)  # nothing was due to wait: let other streams run
-            frame = writer.content(piece)
+            frame = frame_of(piece)
             if pending:
                 frame, pending = pending + frame, b""
                 entry.first_token_at = time.time()
@@ -263,29 +244,25 @@ class _Run:
             sent += 1
             entry.tokens_sent = sent
         if fault_at >= 0:  # asked for after the last token: fault at the end instead
-            await self._fault(pending)
+            await faults.end_midstream(str(fault), send, writer, pending)
+            self.ledger.close(entry, "fault")
             return
-        tail = pending + writer.finish(self.reason)
-        if writer.include_usage:
-            tail += writer.usage(self.request.prompt_tokens, sent)
-        await send({"type": "http.response.body", "body": tail + wire.DONE, "more_body": False})
+        tail = pending + writer.finish(answer.reason, self.request.prompt_tokens, sent)
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
         self.ledger.close(entry, "completed")
 
-    async def _fault(self, pending: bytes) -> None:
-        """End the stream the way `fault` says; `pending` is an unsent role chunk, if any."""
-        fault = self.plan.fault
-        if fault == "error_midstream":
-            frame = wire.error_event("The server had an error while processing your request.")
-        elif fault == "malformed_midstream":
-            frame = b'data: {"id":"' + self.entry.id.encode() + b'","object":"chat.compl\n\n'
-        elif fault == "drop_midstream":
-            if pending:
-                await self.send({"type": "http.response.body", "body": pending, "more_body": True})
-            raise DropConnection()
-        elif fault == "stall_midstream":
-            await asyncio.Event().wait()  # until the client gives up and the watcher cancels
+    def _frames(self, writer: StreamWriter) -> Iterator[tuple[Any, str]]:
+        """Each piece with the writer method that frames it; a tool call's opening frame rides
+        with its first argument piece."""
+        answer = self.answer
+        for piece in answer.text:
+            yield writer.text, piece
+        call = answer.call
+        if call is None:
             return
-        else:
-            frame = b""
-        self.ledger.close(self.entry, "fault")
-        await self.send({"type": "http.response.body", "body": pending + frame, "more_body": False})
+        opening = writer.tool_call(call)
+        for index, piece in enumerate(answer.arguments):
+            if index == 0:
+                yield (lambda p: opening + writer.tool_arguments(p)), piece
+            else:
+                yield writer.tool_arguments, piece

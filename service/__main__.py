@@ -26,11 +26,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)
     if args.fd is None:
-        upstream = (
-            "the embedded mock" if settings.uses_embedded_mock else settings.upstream_base_url
-        )
         sys.stderr.write(
-            f"ghoststream: open http://{args.host}:{args.port}/ (upstream: {upstream})\n"
+            f"ghoststream: open http://{args.host}:{args.port}/ "
+            f"(upstream: {settings.upstream_shown})\n"
         )
     uvicorn.run(
         create_app(settings),

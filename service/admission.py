@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
+from ghoststream.asgi import Scope
 from service.errors import input_error
 from service.settings import Settings
 
@@ -38,11 +38,7 @@ class Admission:
     def __post_init__(self) -> None:
         self._keys = [key.get_secret_value().encode() for key in self.settings.service_api_keys]
 
-    @property
-    def auth_required(self) -> bool:
-        return bool(self._keys)
-
-    def identify(self, scope: dict[str, Any]) -> str:
+    def identify(self, scope: Scope) -> str:
         """The client's identity for limits; raises a 401 refusal when auth is on and fails."""
         if not self._keys:
             client = scope.get("client")
@@ -109,7 +105,7 @@ class Admission:
                 del self.per_client[client]
 
 
-def _bearer(scope: dict[str, Any]) -> bytes | None:
+def _bearer(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.partition(b" ")

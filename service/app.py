@@ -18,13 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mock_llm.asgi import Receive, Scope, Send, send_json
-from mock_llm.gc_tuning import tune_for_many_streams
+from ghoststream.asgi import Receive, Scope, Send, send_json
+from ghoststream.gc_tuning import tune_for_many_streams
+from ghoststream.protocols import dialect
 from service import openapi, upstream
-from service.embedded import embedded_mock
 from service.errors import input_error
+from service.front_door import FrontDoor
 from service.metrics import Metrics
-from service.relay import Relay
 from service.security import SecurityHeaders, with_cors
 from service.settings import Settings
 
@@ -34,21 +34,21 @@ log = logging.getLogger("ghoststream")
 
 
 class ServiceApp:
-    """Streaming routes go straight to the relay; everything else to FastAPI (with the
+    """Streaming routes go straight to the front door; everything else to FastAPI (with the
     browser security headers)."""
 
-    def __init__(self, settings: Settings, api: FastAPI, relay: Relay) -> None:
+    def __init__(self, settings: Settings, api: FastAPI, front_door: FrontDoor) -> None:
         self.settings = settings
         self.api = api
         self.secured_api = SecurityHeaders(api)
-        self.relay = relay
+        self.front_door = front_door
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             method = RELAY_ROUTES.get(scope["path"])
             if method is not None:
                 if scope["method"] == method:
-                    await self.relay(scope, receive, send)
+                    await self.front_door(scope, receive, send)
                 else:
                     error = input_error("method_not_allowed", f"Use {method} for this path.")
                     await send_json(send, error.status, error.body(), [(b"allow", method.encode())])
@@ -60,20 +60,34 @@ def create_app(settings: Settings | None = None) -> Any:
     """The service as an ASGI app (wrapped for CORS when origins are configured)."""
     settings = settings or Settings()
     metrics = Metrics()
-    relay = Relay(settings, metrics)
+    front_door = FrontDoor(settings, metrics)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            upstream_settings = settings
+            url = settings.upstream_url()
             if settings.uses_embedded_mock:
-                base_url = await stack.enter_async_context(embedded_mock())
-                upstream_settings = settings.model_copy(update={"openai_base_url": base_url})
-                log.info("no OPENAI_API_KEY or OPENAI_BASE_URL set: using the embedded mock LLM")
+                from mock_llm.config import MockConfig  # the one use of the mock: offline default
+                from mock_llm.embedded import embedded_mock
+
+                demo = MockConfig(ttft_ms=350, itl_ms=35, tokens=160)  # slow enough to watch
+                root = await stack.enter_async_context(embedded_mock(demo))
+                url = settings.upstream_url(mock_root=root)
+                log.info("no upstream configured: using the embedded mock LLM")
             else:
-                log.info("upstream %s, model %s", settings.upstream_base_url, settings.llm_model)
-            client = await stack.enter_async_context(upstream.session(settings))
-            relay.upstream = upstream.Upstream(client, upstream_settings)
+                log.info("upstream %s, model %s", settings.upstream_shown, settings.llm_model)
+            client = await stack.enter_async_context(
+                upstream.session(settings.connect_timeout_s, settings.max_upstream_connections)
+            )
+            front_door.upstream = upstream.Upstream(
+                client,
+                dialect(settings.llm_api),
+                url,
+                settings.upstream_key,
+                settings.llm_model,
+                settings.retry_attempts,
+                settings.retry_max_wait_s,
+            )
             tune_for_many_streams()
             yield
 
@@ -104,8 +118,7 @@ def create_app(settings: Settings | None = None) -> Any:
 
     @api.get("/healthz")
     async def healthz() -> dict[str, str]:
-        upstream = "embedded mock" if settings.uses_embedded_mock else settings.upstream_base_url
-        return {"status": "ok", "upstream": upstream, "model": settings.llm_model}
+        return {"status": "ok", "upstream": settings.upstream_shown, "model": settings.llm_model}
 
     @api.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
@@ -124,4 +137,4 @@ def create_app(settings: Settings | None = None) -> Any:
         }
 
     openapi.install(api, settings)
-    return with_cors(ServiceApp(settings, api, relay), settings.cors_origins)
+    return with_cors(ServiceApp(settings, api, front_door), settings.cors_origins)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from ghoststream.protocols.dialect import Message
 from service.errors import input_error
 from service.settings import Settings
 
@@ -19,9 +20,13 @@ CLIENT_ROLES = frozenset({"user", "assistant"})
 
 @dataclass(frozen=True)
 class ChatInput:
-    messages: list[dict[str, str]]
+    messages: tuple[Message, ...]
     persona: str
     max_tokens: int | None
+
+    def conversation(self, settings: Settings) -> tuple[Message, ...]:
+        """The messages as the upstream gets them: the persona's system prompt first."""
+        return (("system", settings.personas[self.persona].system_prompt), *self.messages)
 
 
 def _persona(value: Any, settings: Settings) -> str:
@@ -44,12 +49,12 @@ def _max_tokens(value: Any, settings: Settings) -> int | None:
     return value
 
 
-def _messages(value: Any, settings: Settings) -> list[dict[str, str]]:
+def _messages(value: Any, settings: Settings) -> tuple[Message, ...]:
     if not isinstance(value, list) or not value:
         raise input_error("invalid_request", "messages must be a non-empty list.")
     if len(value) > settings.max_messages:
         raise input_error("invalid_request", f"At most {settings.max_messages} messages.")
-    messages = []
+    messages: list[Message] = []
     total = 0
     for message in value:
         if not isinstance(message, dict) or set(message) - {"role", "content"}:
@@ -62,16 +67,16 @@ def _messages(value: Any, settings: Settings) -> list[dict[str, str]]:
         if not isinstance(content, str):
             raise input_error("invalid_request", "A message's content is a string.")
         total += len(content)
-        messages.append({"role": role, "content": content})
-    if messages[-1]["role"] != "user":
+        messages.append((role, content))
+    if messages[-1][0] != "user":
         raise input_error("invalid_request", "The last message must be the user's.")
-    if not messages[-1]["content"].strip():
+    if not messages[-1][1].strip():
         raise input_error("empty_prompt", "The prompt is empty.")
     if total > settings.max_prompt_chars:
         raise input_error(
             "prompt_too_long", f"The conversation is over {settings.max_prompt_chars} characters."
         )
-    return messages
+    return tuple(messages)
 
 
 def from_query(query_string: bytes, settings: Settings) -> ChatInput:

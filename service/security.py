@@ -6,9 +6,8 @@ non-streaming routes, so the per-token path pays nothing; streams carry `nosniff
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,15 +26,15 @@ SECURITY_HEADERS = [
 class SecurityHeaders:
     """Adds SECURITY_HEADERS to every response of the wrapped app."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
             await send(message)
@@ -43,7 +42,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def with_cors(app: Any, origins: list[str]) -> Any:
+def with_cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
     """An explicit allow-list, bearer tokens rather than cookies: never a wildcard with
     credentials. With no origins configured, cross-origin browsers are simply not allowed."""
     if not origins:

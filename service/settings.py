@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ghoststream.protocols import dialect
 from service.personas import DEFAULT_PERSONAS, Persona
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -27,6 +29,7 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL")
     )
+    llm_api: Literal["chat"] = Field(default="chat", validation_alias=AliasChoices("LLM_API"))
     llm_model: str = Field(default="gpt-4o-mini", validation_alias=AliasChoices("LLM_MODEL"))
     log_level: str = Field(default="info", validation_alias=AliasChoices("LOG_LEVEL"))
     log_format: Literal["json", "text"] = "json"
@@ -87,3 +90,34 @@ class Settings(BaseSettings):
     @property
     def upstream_base_url(self) -> str:
         return (self.openai_base_url or OPENAI_BASE_URL).rstrip("/")
+
+    @property
+    def upstream_key(self) -> str | None:
+        return None if self.openai_api_key is None else self.openai_api_key.get_secret_value()
+
+    def upstream_url(self, mock_root: str | None = None) -> str:
+        """Where streams are opened: the dialect's route under the configured base URL (an
+        OpenAI base URL ends in `/v1`), or under the embedded mock's root."""
+        base = f"{mock_root}/v1" if mock_root is not None else self.upstream_base_url
+        return base + dialect(self.llm_api).path.removeprefix("/v1")
+
+    @property
+    def upstream_shown(self) -> str:
+        """The upstream as health checks and logs may show it: never its credentials."""
+        if self.uses_embedded_mock:
+            return "embedded mock"
+        return redacted(self.upstream_base_url)
+
+
+def redacted(url: str) -> str:
+    """`url` without userinfo, query or fragment: what may appear in a response or a log."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

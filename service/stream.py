@@ -1,6 +1,7 @@
-"""One relayed answer, from response headers to its single terminal event.
+"""One relayed answer, from the upstream call to its single terminal event.
 
-Reads top to bottom: response headers -> open upstream -> relay loop -> terminal event.
+Reads top to bottom: open upstream -> relay loop (the response headers go out with the first
+event) -> terminal event.
 Three things may cut a stream short, and each is a cancellation of the stream's task with its
 reason recorded first: the client going away (a watcher task listening for `http.disconnect`
 the whole time, so it is seen at once whatever the stream is waiting on), a deadline (first
@@ -16,17 +17,15 @@ import logging
 from typing import Any
 
 import aiohttp
-from orjson import dumps
 
+from ghoststream.asgi import Message, Receive, Send
+from ghoststream.protocols import browser
+from ghoststream.protocols.decoding import StreamDecoder
 from service.chat_input import ChatInput
 from service.errors import stream_error_payload
 from service.metrics import Metrics
 from service.settings import Settings
-from service.sse import encode_comment, encode_json_event
-from service.upstream import ChunkParser, Upstream, UpstreamFailure, finish
-
-Receive = Any
-Send = Any
+from service.upstream import Upstream, UpstreamFailure, finish
 
 log = logging.getLogger("ghoststream.stream")
 STREAM_HEADERS = [
@@ -87,7 +86,10 @@ class Stream:
         response: aiohttp.ClientResponse | None = None
         try:
             try:
-                response = await self.upstream.open(self.upstream.body(self.chat), self.request_id)
+                body = self.upstream.body(
+                    self.chat.conversation(self.settings), self.chat.max_tokens
+                )
+                response = await self.upstream.open(body, self.request_id)
                 await self._done(await self._relay(response))
             except UpstreamFailure as failure:
                 log.warning("upstream failure: %s", failure, extra=self.log_extra)
@@ -147,12 +149,12 @@ class Stream:
         else:
             metrics.streams.labels("done").inc()
 
-    async def _relay(self, response: aiohttp.ClientResponse) -> ChunkParser:
-        parser = ChunkParser()
+    async def _relay(self, response: aiohttp.ClientResponse) -> StreamDecoder:
+        decoder = self.upstream.dialect.decoder()
         loop = self.loop
         async for raw in response.content.iter_any():
             self.last_upstream = loop.time()  # read by the deadline timer; cheaper than re-arming
-            texts = parser.feed(raw)
+            texts = decoder.feed(raw)
             if texts:
                 if self.first_token_at is None:
                     self.first_token_at = self.last_upstream
@@ -163,22 +165,24 @@ class Stream:
                 frames = []
                 for text in texts:
                     self.event_id += 1
-                    frames.append(encode_json_event(dumps({"text": text}), "token", self.event_id))
+                    frames.append(browser.token(text, self.event_id))
                 self.tokens += len(texts)
                 await self.send(
                     {"type": "http.response.body", "body": b"".join(frames), "more_body": True}
                 )
                 if self.debug:
                     log.debug("sent %d tokens", len(texts), extra=self.log_extra)
-            if parser.failure is not None:
-                raise parser.failure
-            if parser.done:
+            if decoder.failure is not None:
+                failure = decoder.failure
+                code = "upstream_error" if failure.kind == "error" else "upstream_malformed"
+                raise UpstreamFailure(code, detail=failure.detail)
+            if decoder.done:
                 break
-        if not parser.done and parser.finish_reason is None:
-            raise UpstreamFailure("upstream_disconnected", detail="body ended without [DONE]")
-        return parser
+        if not decoder.done and decoder.finish_reason is None:
+            raise UpstreamFailure("upstream_disconnected", detail="body ended before its end")
+        return decoder
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         """Send a body message; the response headers go out just before the first one.
 
         Deferring the headers keeps a write (and the wake-up of the client it causes) off the
@@ -194,16 +198,16 @@ class Stream:
     async def _terminal(self, event: str, payload: dict[str, Any]) -> None:
         self.finished = True  # from here on, neither heartbeat nor watcher may act
         self.event_id += 1
-        frame = encode_json_event(dumps(payload), event, self.event_id)
+        frame = browser.terminal(event, payload, self.event_id)
         await self.send({"type": "http.response.body", "body": frame, "more_body": False})
 
-    async def _done(self, parser: ChunkParser) -> None:
+    async def _done(self, decoder: StreamDecoder) -> None:
         ttft = None if self.first_token_at is None else self.first_token_at - self.started
         await self._terminal(
             "done",
             {
-                "finish_reason": parser.finish_reason or "stop",
-                "usage": parser.usage,
+                "finish_reason": decoder.finish_reason or "stop",
+                "usage": decoder.usage,
                 "tokens": self.tokens,
                 "ttft_ms": None if ttft is None else round(ttft * 1000, 1),
                 "duration_ms": self._ms(),
@@ -255,7 +259,7 @@ class Stream:
             return
         due = self.last_sent + self.settings.heartbeat_s
         if self.loop.time() >= due:
-            comment = {"type": "http.response.body", "body": encode_comment(), "more_body": True}
+            comment = {"type": "http.response.body", "body": browser.heartbeat(), "more_body": True}
             self.helpers.append(self.loop.create_task(self.send(comment)))
             due = self.loop.time() + self.settings.heartbeat_s
         self.beat_timer = self.loop.call_at(due, self._heartbeat)

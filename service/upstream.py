@@ -1,9 +1,10 @@
-"""Talking to the OpenAI-compatible upstream: open a streamed completion, read its chunks.
+"""Talking to the upstream LLM API: open a streamed answer, classify what goes wrong.
 
-aiohttp plus the project's SSE decoder rather than the openai SDK: the SDK builds a pydantic
-model per chunk, which is most of what a naive relay spends per token. aiohttp rather than httpx:
-its C parser and plain asyncio streams cost about a twentieth of httpx's CPU per chunk read
-(measured: 20 vs 470 µs per token over 200 concurrent streams), and the relay is all chunk reads.
+The wire format is the configured dialect's (`ghoststream.protocols`): its request body, its
+auth headers, its stream decoder. aiohttp rather than an SDK: the SDKs build a pydantic model per
+chunk, which is most of what a naive relay spends per token; aiohttp rather than httpx: its C
+parser and plain asyncio streams cost about a twentieth of httpx's CPU per chunk read (measured:
+20 vs 470 µs per token over 200 concurrent streams), and the relay is all chunk reads.
 Failures become an `UpstreamFailure` carrying one of the codes in `service.errors`; nothing of
 the upstream's own error text is kept.
 """
@@ -12,15 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 import orjson
 
-from service.chat_input import ChatInput
-from service.settings import Settings
-from service.sse import SSEDecoder
+from ghoststream.protocols.dialect import Dialect, Message
 
 RETRYABLE = frozenset({"rate_limited", "upstream_unavailable", "upstream_unreachable"})
 
@@ -59,80 +57,37 @@ def classify(status: int, headers: Mapping[str, str]) -> UpstreamFailure:
     return UpstreamFailure("upstream_rejected", None, detail)
 
 
-class ChunkParser:
-    """OpenAI chunk stream in, text pieces out; remembers finish reason, usage and `[DONE]`.
-
-    A failure (an error object, an unreadable chunk) is kept in `failure` rather than raised, so
-    the text pieces that arrived before it in the same read are still relayed first.
-    """
-
-    __slots__ = ("decoder", "done", "failure", "finish_reason", "usage")
-
-    def __init__(self) -> None:
-        self.decoder = SSEDecoder()
-        self.done = False
-        self.failure: UpstreamFailure | None = None
-        self.finish_reason: str | None = None
-        self.usage: dict[str, Any] | None = None
-
-    def feed(self, raw: bytes) -> list[str]:
-        if self.done or self.failure is not None:
-            return []
-        texts: list[str] = []
-        for event in self.decoder.feed(raw):
-            data = event.data
-            if data == "[DONE]":
-                self.done = True
-                break
-            try:
-                chunk = orjson.loads(data)
-                if "error" in chunk:
-                    self.failure = UpstreamFailure("upstream_error", detail="error event in stream")
-                    break
-                choices = chunk.get("choices")
-                if choices:
-                    choice = choices[0]
-                    text = choice["delta"].get("content")
-                    if text:
-                        texts.append(text)
-                    reason = choice.get("finish_reason")
-                    if reason:
-                        self.finish_reason = reason
-                usage = chunk.get("usage")
-                if usage:
-                    self.usage = usage
-            except (ValueError, TypeError, KeyError, AttributeError, IndexError):
-                self.failure = UpstreamFailure("upstream_malformed", detail="unreadable chunk")
-                break
-        return texts
-
-
 class Upstream:
-    """Opens streamed chat completions, retrying transient failures before anything is sent."""
+    """Opens streamed answers at `url` in `dialect`, retrying transient failures before
+    anything is sent to the client."""
 
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        dialect: Dialect,
+        url: str,
+        key: str | None,
+        model: str,
+        retry_attempts: int,
+        retry_max_wait_s: float,
+    ) -> None:
         self.session = session
-        self.settings = settings
-        self.url = f"{settings.upstream_base_url}/chat/completions"
+        self.dialect = dialect
+        self.url = url
+        self.model = model
+        self.retry_attempts = retry_attempts
+        self.retry_max_wait_s = retry_max_wait_s
         self.headers = {
             "content-type": "application/json",
             "accept": "text/event-stream",
             "accept-encoding": "identity",
+            **dialect.extra_headers(),
         }
-        if settings.openai_api_key is not None:
-            self.headers["authorization"] = f"Bearer {settings.openai_api_key.get_secret_value()}"
+        if key is not None:
+            self.headers.update(dialect.auth_headers(key))
 
-    def body(self, chat: ChatInput) -> bytes:
-        persona = self.settings.personas[chat.persona]
-        payload: dict[str, Any] = {
-            "model": self.settings.llm_model,
-            "messages": [{"role": "system", "content": persona.system_prompt}, *chat.messages],
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if chat.max_tokens is not None:
-            payload["max_completion_tokens"] = chat.max_tokens
-        return orjson.dumps(payload)
+    def body(self, messages: Sequence[Message], max_tokens: int | None) -> bytes:
+        return orjson.dumps(self.dialect.build_request(self.model, messages, max_tokens))
 
     async def open(self, body: bytes, request_id: str) -> aiohttp.ClientResponse:
         """A 200 streaming response, or UpstreamFailure after bounded, Retry-After-aware retries.
@@ -144,12 +99,12 @@ class Upstream:
             failure = await self._attempt(body, request_id)
             if isinstance(failure, aiohttp.ClientResponse):
                 return failure
-            if failure.code not in RETRYABLE or attempt >= self.settings.retry_attempts:
+            if failure.code not in RETRYABLE or attempt >= self.retry_attempts:
                 raise failure
             wait = failure.retry_after
             if wait is None:
                 wait = min(2.0, 0.1 * 2**attempt) * (0.5 + random.random())
-            if wait > self.settings.retry_max_wait_s:
+            if wait > self.retry_max_wait_s:
                 raise failure
             await asyncio.sleep(wait)
             attempt += 1
@@ -168,14 +123,14 @@ class Upstream:
         return classify(response.status, response.headers)
 
 
-def session(settings: Settings) -> aiohttp.ClientSession:
+def session(connect_timeout_s: float, max_connections: int) -> aiohttp.ClientSession:
     """One pooled session for every stream. No read timeout: the relay times the first token
     and idle gaps itself, with error codes of their own. Bodies are never decompressed."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
-            limit=settings.max_upstream_connections, limit_per_host=0, keepalive_timeout=30
+            limit=max_connections, limit_per_host=0, keepalive_timeout=30
         ),
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout_s),
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s),
         auto_decompress=False,
         skip_auto_headers=("User-Agent",),
     )

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.evidence import MockEvidence
-from harness.servers import RunningProcess, serve_in_process
+from ghoststream.harness.evidence import MockEvidence
+from ghoststream.harness.servers import RunningProcess, serve_in_process
 
 FAKE_KEY = "sk-test-0123456789abcdefSECRET"
 """The upstream key the service is given in tests; no byte the service sends may contain it."""

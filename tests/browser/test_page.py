@@ -15,7 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from harness.client import chat_body, timed_stream
+from ghoststream.harness.client import chat_body, timed_stream
 
 if TYPE_CHECKING:
     from tests.browser.conftest import PageUnderTest

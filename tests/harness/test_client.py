@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from harness.client import timed_stream
-from harness.servers import listening_socket, serve_in_thread
-from service.sse import encode_event
+from ghoststream.harness.client import timed_stream
+from ghoststream.harness.servers import listening_socket, serve_in_thread
+from ghoststream.protocols.sse import encode_event
 
 Scope = dict[str, Any]
 

@@ -1,11 +1,11 @@
-"""The recorder turns bytes and timestamps into what a client saw, in both wire dialects."""
+"""The recorder turns bytes and timestamps into what a client saw, in every stream format."""
 
 from __future__ import annotations
 
 import json
 
-from harness.records import StreamRecord, StreamRecorder
-from service.sse import encode_event
+from ghoststream.harness.records import StreamRecord, StreamRecorder
+from ghoststream.protocols.sse import encode_event
 
 
 def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
@@ -14,8 +14,8 @@ def _chunk(content: str | None = None, finish: str | None = None) -> bytes:
     return b"data: " + json.dumps({"choices": [choice]}).encode() + b"\n\n"
 
 
-def test_service_dialect_times_tokens_and_keeps_the_terminal_event() -> None:
-    recorder = StreamRecorder(StreamRecord(started_at=10.0), "service")
+def test_ghoststream_format_times_tokens_and_keeps_the_terminal_event() -> None:
+    recorder = StreamRecorder(StreamRecord(started_at=10.0), "ghoststream")
     assert not recorder.feed(encode_event(json.dumps({"text": "Hel"}), "token", 1), 10.2)
     assert not recorder.feed(encode_event(json.dumps({"text": "lo"}), "token", 2), 10.25)
     done = {"finish_reason": "stop", "usage": {"completion_tokens": 2}}
@@ -28,14 +28,14 @@ def test_service_dialect_times_tokens_and_keeps_the_terminal_event() -> None:
 
 
 def test_service_error_event_is_a_failure_with_its_code() -> None:
-    recorder = StreamRecorder(StreamRecord(started_at=0.0), "service")
+    recorder = StreamRecorder(StreamRecord(started_at=0.0), "ghoststream")
     recorder.feed(encode_event(json.dumps({"code": "rate_limited"}), "error", 1), 0.1)
     record = recorder.finish(0.1)
     assert not record.ok and record.error_code == "rate_limited"
 
 
-def test_openai_dialect_skips_empty_deltas_and_stops_at_done() -> None:
-    recorder = StreamRecorder(StreamRecord(started_at=0.0), "openai")
+def test_chat_dialect_skips_empty_deltas_and_stops_at_done() -> None:
+    recorder = StreamRecorder(StreamRecord(started_at=0.0), "chat")
     recorder.feed(_chunk(""), 0.05)
     recorder.feed(_chunk("Hi") + _chunk(" there"), 0.1)
     recorder.feed(_chunk(finish="stop"), 0.2)
@@ -45,6 +45,6 @@ def test_openai_dialect_skips_empty_deltas_and_stops_at_done() -> None:
 
 
 def test_a_stream_that_just_ends_is_not_ok() -> None:
-    recorder = StreamRecorder(StreamRecord(started_at=0.0), "openai")
+    recorder = StreamRecorder(StreamRecord(started_at=0.0), "chat")
     recorder.feed(_chunk("partial"), 0.1)
     assert not recorder.finish(0.2).ok

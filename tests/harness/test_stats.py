@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from harness.records import StreamRecord
-from harness.stats import Distribution, percentile, summarize, tpot
+from ghoststream.harness.records import StreamRecord
+from ghoststream.harness.stats import Distribution, percentile, summarize, tpot
 
 
 @pytest.mark.parametrize(

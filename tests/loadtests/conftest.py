@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.servers import RunningProcess, serve_in_process
+from ghoststream.harness.servers import RunningProcess, serve_in_process
 from loadtests.reports import RunFiles
 from loadtests.run import SERVICE_ENV
 

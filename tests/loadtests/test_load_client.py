@@ -11,12 +11,12 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
-from benchmarks.endpoints import directive
-from harness.client import chat_body, openai_body
-from harness.records import StreamRecord
-from harness.servers import RunningProcess, listening_socket
+from ghoststream.harness.client import chat_body, openai_body
+from ghoststream.harness.records import StreamRecord
+from ghoststream.harness.servers import RunningProcess, listening_socket
 from loadtests.outcome import Expectation, failure
 from loadtests.stream_client import StreamRequest, read_stream
+from mock_llm.directive import directive
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer
@@ -58,7 +58,7 @@ async def test_a_stalled_stream_ends_at_its_time_bound(mock: MockServer) -> None
     prompt = directive(ttft_ms=10, itl_ms=10, tokens=50, fault="stall_midstream", fault_after=2)
     body = json.dumps(openai_body(prompt)).encode()
     request = StreamRequest(
-        f"{mock.url}/v1/chat/completions", "POST", body=body, dialect="openai", timeout_s=0.5
+        f"{mock.url}/v1/chat/completions", "POST", body=body, dialect="chat", timeout_s=0.5
     )
     started = time.perf_counter()
     record = await asyncio.to_thread(read_stream, request, StreamRecord(started_at=started))

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.servers import LOOPBACK, RunningProcess
+from ghoststream.harness.servers import LOOPBACK, RunningProcess
 from loadtests.reports import RunFiles
 from loadtests.run import free_port
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from harness.client import openai_body, timed_stream
-from harness.servers import serve_in_process
+from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.servers import serve_in_process
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer
@@ -23,7 +23,7 @@ def _chat(url: str) -> str:
 
 async def _streamed(url: str, prompt: str, headers: dict[str, str] | None = None) -> list[str]:
     """The content pieces of a streamed answer, as sent."""
-    record = await timed_stream(_chat(url), openai_body(prompt), dialect="openai", headers=headers)
+    record = await timed_stream(_chat(url), openai_body(prompt), dialect="chat", headers=headers)
     assert record.ok, record
     return record.texts
 
@@ -32,7 +32,6 @@ async def _whole(url: str, prompt: str) -> str:
     body: dict[str, Any] = openai_body(prompt, stream=False)
     del body["stream_options"]
     async with httpx.AsyncClient(timeout=10) as client:
-        # ASCII-escaped JSON, as the timing client sends it: a lone surrogate survives.
         payload = json.dumps(body).encode()
         response = await client.post(
             _chat(url), content=payload, headers={"content-type": "application/json"}
@@ -81,7 +80,6 @@ ECHOES = [
     pytest.param("<img src=x onerror=alert(1)></script>&amp;", id="markup"),
     pytest.param('{"json": "looking", "data": "[DONE]"}\n\ndata: [DONE]\n\n', id="wire-lookalikes"),
     pytest.param("a" * 50 + " " + "b" * 7, id="long-word"),
-    pytest.param("lone \ud800 surrogate", id="lone-surrogate"),
     pytest.param("", id="empty"),
 ]
 
@@ -99,3 +97,16 @@ async def test_echo_by_header_leaves_the_prompt_alone(mock: MockServer) -> None:
     assert "".join(pieces) == text
     entry = (await mock.evidence.requests())[-1]
     assert (entry["mode"], entry["tokens_planned"], entry["tokens_sent"]) == ("echo", 5, 5)
+
+
+async def test_a_lone_surrogate_is_refused_not_echoed(mock: MockServer) -> None:
+    """JSON can escape half a surrogate pair, which no UTF-8 encoder downstream can write: the
+    mock refuses it as unparseable JSON rather than pass it on."""
+    body = json.dumps(openai_body("[mock: mode=echo] lone \ud800 surrogate")).encode()
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            _chat(mock.url), content=body, headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert await mock.evidence.requests() == []

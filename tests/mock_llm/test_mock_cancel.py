@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.client import openai_body, timed_stream
+from ghoststream.harness.client import openai_body, timed_stream
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer
@@ -61,7 +61,7 @@ async def test_a_client_that_leaves_is_recorded_as_cancelled_at_once(
 
     async def attempt() -> list[str]:
         await mock.evidence.reset()
-        record = await timed_stream(f"{mock.v1}/chat/completions", body, dialect="openai", **abort)
+        record = await timed_stream(f"{mock.v1}/chat/completions", body, dialect="chat", **abort)
         assert record.aborted and record.aborted_at_wall is not None
         assert record.tokens == sent and record.terminal is None
         entry = await mock.evidence.only_request(wait_until_closed=5)
@@ -82,7 +82,7 @@ async def test_a_hundred_clients_leaving_together_are_all_recorded(mock: MockSer
     body = _body("[mock: ttft_ms=5000] hi")
     url = f"{mock.v1}/chat/completions"
     records = await asyncio.gather(
-        *(timed_stream(url, body, dialect="openai", abort_after_s=0.3) for _ in range(100))
+        *(timed_stream(url, body, dialect="chat", abort_after_s=0.3) for _ in range(100))
     )
     assert all(record.aborted for record in records)
     entries = await mock.evidence.requests(wait_until_closed=5)

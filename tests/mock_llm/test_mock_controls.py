@@ -1,71 +1,15 @@
-"""Per-request controls without sockets: the `[mock: ...]` directive, `X-Mock-*` headers, typing."""
+"""Per-request controls without sockets: one declaration, its headers and flags, and typing."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from mock_llm.controls import (
-    KEYS,
-    ControlError,
-    from_headers,
-    parse_directive,
-    strip_directives,
-    typed,
-)
-
-
-@pytest.mark.parametrize(
-    ("prompt", "expected"),
-    [
-        ("no directive here", {}),
-        ("[mock: ttft_ms=300]", {"ttft_ms": "300"}),
-        (
-            "[mock:ttft_ms=300 itl_ms=40  tokens=10] hi",
-            {"ttft_ms": "300", "itl_ms": "40", "tokens": "10"},
-        ),
-        ("[mock: TTFT_MS=5]", {"ttft_ms": "5"}),
-        ("[mock: seed=1] text [mock: seed=2 mode=echo]", {"seed": "2", "mode": "echo"}),
-        ("[mock: ]", {}),
-        (
-            "[mock: fault=drop_midstream fault_after=3]",
-            {"fault": "drop_midstream", "fault_after": "3"},
-        ),
-    ],
-    ids=[
-        "plain-text-has-none",
-        "one-pair",
-        "several-pairs-any-spacing",
-        "keys-are-case-insensitive",
-        "a-later-directive-wins",
-        "an-empty-directive-is-nothing",
-        "fault-and-its-position",
-    ],
-)
-def test_parse_directive(prompt: str, expected: dict[str, str]) -> None:
-    assert parse_directive(prompt) == expected
-
-
-def test_a_directive_item_without_equals_is_an_error() -> None:
-    with pytest.raises(ControlError, match="'ttft_ms' is not key=value"):
-        parse_directive("[mock: ttft_ms]")
-
-
-@pytest.mark.parametrize(
-    ("prompt", "expected"),
-    [
-        ("[mock: mode=echo] hello", "hello"),
-        ("[mock: mode=echo]hello", "hello"),
-        ("[mock: mode=echo]  two spaces", " two spaces"),
-        ("[mock: mode=echo]\nnext line", "next line"),
-        ("before [mock: seed=1] after", "before after"),
-        ("a[mock: seed=1]b[mock: seed=2]c", "abc"),
-        ("[mock is not a directive]", "[mock is not a directive]"),
-    ],
-)
-def test_strip_directives_removes_each_directive_and_one_whitespace_after_it(
-    prompt: str, expected: str
-) -> None:
-    assert strip_directives(prompt) == expected
+from mock_llm.config import MockConfig, StreamPlan
+from mock_llm.controls import CONTROLS, ControlError, from_headers, typed
+from mock_llm.faults import FAULTS
+from tests.readme_tables import code_names, table_under
 
 
 def test_from_headers_takes_only_mock_headers_by_their_lowercase_names() -> None:
@@ -79,8 +23,18 @@ def test_from_headers_takes_only_mock_headers_by_their_lowercase_names() -> None
     assert from_headers(headers) == {"ttft_ms": "300", "fault": "http_429", "scenario": "greeting"}
 
 
-def test_every_control_has_a_header() -> None:
-    assert all(name == "x-mock-" + key.replace("_", "-") for key, name in KEYS.items())
+def test_every_control_has_a_header_named_after_it() -> None:
+    assert CONTROLS["ttft_ms"].header == "x-mock-ttft-ms"
+    assert all(c.header == "x-mock-" + name.replace("_", "-") for name, c in CONTROLS.items())
+
+
+def test_the_plan_and_the_config_hold_exactly_the_declared_controls() -> None:
+    """The declaration is the one list: a control added there must reach the plan, and a
+    server-wide one the CLI's config."""
+    plan_fields = {f.name for f in dataclasses.fields(StreamPlan)}
+    assert plan_fields - {"fixed_text"} == set(CONTROLS)
+    config_fields = {f.name for f in dataclasses.fields(MockConfig)}
+    assert {name for name, c in CONTROLS.items() if c.server_wide} <= config_fields
 
 
 def test_typed_converts_numbers_and_keeps_names() -> None:
@@ -146,3 +100,15 @@ def test_typed_converts_numbers_and_keeps_names() -> None:
 def test_typed_rejects_what_the_mock_cannot_honour(raw: dict[str, str], message: str) -> None:
     with pytest.raises(ControlError, match=message):
         typed(raw)
+
+
+def test_the_readme_lists_every_control_with_its_header() -> None:
+    rows = table_under("### Per-request controls")
+    documented = {code_names(row[1])[0]: code_names(row[0])[0].lower() for row in rows}
+    assert documented == {name: c.header for name, c in CONTROLS.items()}
+
+
+def test_the_readme_lists_every_fault_with_its_ledger_outcome() -> None:
+    rows = table_under("### Faults")
+    documented = {code_names(row[0])[0]: code_names(row[2])[0] for row in rows}
+    assert documented == {name: f.outcome for name, f in FAULTS.items()}

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from harness.client import openai_body, timed_stream
-from harness.records import StreamRecord
-from service.sse import decode_all
+from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.records import StreamRecord
+from ghoststream.protocols.sse import decode_all
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer
@@ -154,7 +154,7 @@ async def test_slow_headers_holds_the_response_headers_for_the_ttft(
 
     async def attempt() -> list[str]:
         await mock.evidence.reset()
-        record = await timed_stream(_chat(mock), openai_body(prompt), dialect="openai")
+        record = await timed_stream(_chat(mock), openai_body(prompt), dialect="chat")
         assert record.ok and record.tokens == 5
         assert record.headers_at is not None and record.ttft is not None
         headers_after = record.headers_at - record.started_at
@@ -168,7 +168,7 @@ async def test_slow_headers_holds_the_response_headers_for_the_ttft(
 
 async def test_a_fault_asked_for_after_the_last_token_comes_at_the_end(mock: MockServer) -> None:
     prompt = "[mock: fault=error_midstream fault_after=50 tokens=5] hi"
-    record = await timed_stream(_chat(mock), openai_body(prompt), dialect="openai")
+    record = await timed_stream(_chat(mock), openai_body(prompt), dialect="chat")
     assert record.tokens == 5 and record.terminal == "error"
     assert record.terminal_data is not None and record.terminal_data["type"] == "server_error"
     entry = await mock.evidence.only_request()
@@ -206,7 +206,7 @@ async def test_every_fault_leaves_its_outcome_in_the_ledger(
     record = await timed_stream(
         _chat(mock),
         openai_body("hi"),
-        dialect="openai",
+        dialect="chat",
         headers=headers,
         abort_after_s=abort_after_s,
     )

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.servers import RunningProcess, serve_in_process
+from ghoststream.harness.servers import RunningProcess, serve_in_process
 from tests.fuzzing import fuzz
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from harness.client import openai_body
+from ghoststream.harness.client import openai_body
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer

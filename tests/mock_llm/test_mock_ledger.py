@@ -10,6 +10,7 @@ from mock_llm.ledger import Ledger, StreamEntry
 def _entry(planned: int = 10, name: str = "chatcmpl-1") -> StreamEntry:
     return StreamEntry(
         id=name,
+        api="chat",
         model="m",
         stream=True,
         mode="prose",
@@ -91,6 +92,7 @@ async def test_wait_until_closed_wakes_when_the_last_stream_ends() -> None:
 def test_entries_serialise_with_every_field() -> None:
     assert set(_entry().as_dict()) == {
         "id",
+        "api",
         "model",
         "stream",
         "mode",

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from benchmarks.endpoints import directive
-from harness.client import openai_body, timed_stream
-from harness.servers import RunningProcess, serve_in_process
+from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.servers import RunningProcess, serve_in_process
+from mock_llm.directive import directive
 from tests.conftest import FAKE_KEY
 
 LONG = directive(ttft_ms=0, itl_ms=100, tokens=1000) + " Long."

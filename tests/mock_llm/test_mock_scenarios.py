@@ -17,10 +17,10 @@ import httpx
 import pytest
 import yaml
 
-from harness.client import openai_body, timed_stream
-from harness.evidence import MockEvidence
-from harness.records import StreamRecord
-from harness.servers import serve_in_process
+from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.evidence import MockEvidence
+from ghoststream.harness.records import StreamRecord
+from ghoststream.harness.servers import serve_in_process
 from mock_llm.content import split_text
 from mock_llm.scenarios import Scenario, find, load, parse
 
@@ -214,7 +214,7 @@ async def test_a_substring_match_streams_the_fixed_text_on_its_schedule(
 ) -> None:
     async def attempt() -> list[str]:
         await served.evidence.reset()
-        record = await timed_stream(served.chat, openai_body("Well, HELLO there"), dialect="openai")
+        record = await timed_stream(served.chat, openai_body("Well, HELLO there"), dialect="chat")
         assert record.ok and record.text == GREETING
         assert record.texts == split_text(GREETING)
         entry = await served.evidence.only_request()
@@ -241,9 +241,7 @@ async def test_a_scenario_may_set_only_the_schedule_of_prose(
 ) -> None:
     async def attempt() -> list[str]:
         await served.evidence.reset()
-        record = await timed_stream(
-            served.chat, openai_body("let me ponder this"), dialect="openai"
-        )
+        record = await timed_stream(served.chat, openai_body("let me ponder this"), dialect="chat")
         assert record.ok and record.tokens == 7 and record.text[0].isupper()
         entry = await served.evidence.only_request()
         assert (entry["scenario"], entry["mode"], entry["ttft_ms"]) == ("ponder", "prose", 200)
@@ -253,7 +251,7 @@ async def test_a_scenario_may_set_only_the_schedule_of_prose(
 
 
 async def test_a_scenario_may_inject_a_midstream_fault(served: ScenarioMock) -> None:
-    record = await timed_stream(served.chat, openai_body("please cut me off"), dialect="openai")
+    record = await timed_stream(served.chat, openai_body("please cut me off"), dialect="chat")
     assert record.tokens == 2 and record.terminal is None
     assert record.transport_error == "connection lost before the stream ended"
     entry = await served.evidence.only_request()
@@ -272,7 +270,7 @@ async def test_a_scenario_may_inject_a_midstream_fault(served: ScenarioMock) -> 
 async def test_a_scenario_chosen_by_name(
     served: ScenarioMock, prompt: str, headers: dict[str, str]
 ) -> None:
-    record = await timed_stream(served.chat, openai_body(prompt), dialect="openai", headers=headers)
+    record = await timed_stream(served.chat, openai_body(prompt), dialect="chat", headers=headers)
     assert record.ok and record.text == BY_NAME
     assert (await served.evidence.only_request())["scenario"] == "by-name"
 
@@ -300,7 +298,7 @@ async def test_an_unknown_scenario_name_is_a_400(served: ScenarioMock) -> None:
 
 
 async def test_without_a_match_the_defaults_apply(served: ScenarioMock) -> None:
-    record = await timed_stream(served.chat, openai_body("tell me a story"), dialect="openai")
+    record = await timed_stream(served.chat, openai_body("tell me a story"), dialect="chat")
     assert record.ok and record.tokens == 20
     entry = await served.evidence.only_request()
     assert (entry["scenario"], entry["mode"], entry["ttft_ms"]) == (None, "prose", 50)

@@ -13,7 +13,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from harness.servers import RunningProcess, serve_in_process
+from ghoststream.harness.servers import RunningProcess, serve_in_process
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer

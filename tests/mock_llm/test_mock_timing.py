@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from harness.client import openai_body, timed_stream
-from harness.records import StreamRecord
+from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.records import StreamRecord
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer
@@ -81,7 +81,7 @@ async def test_ttft_and_itl_follow_the_configured_schedule(
 
     async def attempt() -> list[str]:
         record = await timed_stream(
-            _chat(mock), openai_body(prompt), dialect="openai", headers=headers
+            _chat(mock), openai_body(prompt), dialect="chat", headers=headers
         )
         assert record.ok and record.tokens == tokens
         _assert_never_early(record, ttft_ms, itl_ms)
@@ -100,7 +100,7 @@ async def test_the_command_line_defaults_apply_without_controls(
     """The session's mock runs with `--ttft-ms 50 --itl-ms 5 --tokens 20`."""
 
     async def attempt() -> list[str]:
-        record = await timed_stream(_chat(mock), openai_body("hi"), dialect="openai")
+        record = await timed_stream(_chat(mock), openai_body("hi"), dialect="chat")
         assert record.ok and record.tokens == 20
         _assert_never_early(record, 50, 5)
         return _schedule_problems(record, 50, 5)
@@ -118,7 +118,7 @@ async def test_tokens_go_out_on_absolute_deadlines_without_drift(
     prompt = f"[mock: ttft_ms={ttft_ms} itl_ms={itl_ms} tokens={tokens}] count"
 
     async def attempt() -> list[str]:
-        record = await timed_stream(_chat(mock), openai_body(prompt), dialect="openai")
+        record = await timed_stream(_chat(mock), openai_body(prompt), dialect="chat")
         assert record.ok and record.tokens == tokens
         _assert_never_early(record, ttft_ms, itl_ms)
         lateness = _lateness_ms(record, ttft_ms, itl_ms)
@@ -161,7 +161,7 @@ async def test_jitter_delays_tokens_by_up_to_its_bound_and_never_early(
     prompt = f"[mock: ttft_ms={ttft_ms} itl_ms={itl_ms} jitter_ms={jitter_ms} tokens=30 seed=4] x"
 
     async def attempt() -> list[str]:
-        record = await timed_stream(_chat(mock), openai_body(prompt), dialect="openai")
+        record = await timed_stream(_chat(mock), openai_body(prompt), dialect="chat")
         assert record.ok and record.tokens == 30
         _assert_never_early(record, ttft_ms, itl_ms)
         lateness = _lateness_ms(record, ttft_ms, itl_ms)
@@ -189,7 +189,7 @@ async def test_200_concurrent_streams_keep_the_schedule(mock: MockServer, best_o
     async def attempt() -> list[str]:
         await mock.evidence.reset()
         records = await asyncio.gather(
-            *(timed_stream(_chat(mock), body, dialect="openai") for _ in range(streams))
+            *(timed_stream(_chat(mock), body, dialect="chat") for _ in range(streams))
         )
         for record in records:
             assert record.ok and record.tokens == 10 and record.headers_at is not None

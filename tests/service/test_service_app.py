@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from benchmarks.endpoints import directive
-from harness.client import timed_stream
-from harness.servers import serve_in_process
+from ghoststream.harness.client import timed_stream
+from ghoststream.harness.servers import serve_in_process
+from mock_llm.directive import directive
 from tests.conftest import ServiceServer
 
 

@@ -6,11 +6,14 @@ the upstream connection close) within 100 ms of the moment the client closed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.endpoints import directive
-from harness.backpressure import close, open_unread_stream, wait_until_backpressured
-from harness.client import timed_stream
+import pytest
+
+from ghoststream.harness.backpressure import close, open_unread_stream, wait_until_backpressured
+from ghoststream.harness.client import timed_stream
+from mock_llm.directive import directive
 from tests.conftest import MockServer, ServiceServer
 
 CANCEL_WITHIN_S = 0.100
@@ -21,43 +24,47 @@ def assert_cancelled_promptly(seen: dict[str, Any], closed_at: float) -> None:
     assert seen["ended_at"] - closed_at < CANCEL_WITHIN_S, seen["ended_at"] - closed_at
 
 
-async def test_leaving_while_waiting_for_the_first_token(
-    service: ServiceServer, mock: MockServer
+@dataclass(frozen=True)
+class LeavingPhase:
+    """One moment a client can leave at, and the tokens the mock must have sent by then."""
+
+    schedule: dict[str, Any]
+    abort: dict[str, Any]
+    tokens_sent: tuple[int, int]
+
+
+PHASES = {
+    "waiting_for_the_first_token": LeavingPhase(
+        {"ttft_ms": 30_000}, {"abort_after_s": 0.3}, (0, 0)
+    ),
+    "upstream_stalled": LeavingPhase(
+        {"ttft_ms": 0, "itl_ms": 1, "fault": "stall_midstream", "fault_after": 4},
+        {"abort_after_s": 0.4},
+        (4, 4),
+    ),
+    "mid_stream": LeavingPhase(
+        {"ttft_ms": 0, "itl_ms": 20, "tokens": 500}, {"abort_after_tokens": 5}, (5, 8)
+    ),
+}
+
+
+@pytest.mark.parametrize("phase", PHASES.values(), ids=PHASES.keys())
+async def test_leaving_cancels_the_upstream(
+    phase: LeavingPhase, service: ServiceServer, mock: MockServer
 ) -> None:
-    prompt = directive(ttft_ms=30_000) + " Think long."
+    prompt = directive(**phase.schedule) + " Go on."
     record = await timed_stream(
-        f"{service.url}/ask-ai", method="GET", params={"prompt": prompt}, abort_after_s=0.3
-    )
-    assert record.tokens == 0 and record.aborted_at_wall is not None
-    seen = await mock.evidence.only_request()
-    assert_cancelled_promptly(seen, record.aborted_at_wall)
-    assert seen["tokens_sent"] == 0
-    stats = await mock.evidence.stats()
-    assert stats["cancelled"] == 1 and stats["tokens_saved"] == seen["tokens_planned"]
-
-
-async def test_leaving_while_the_upstream_is_stalled(
-    service: ServiceServer, mock: MockServer
-) -> None:
-    prompt = directive(ttft_ms=0, itl_ms=1, fault="stall_midstream", fault_after=4) + " x"
-    record = await timed_stream(
-        f"{service.url}/ask-ai", method="GET", params={"prompt": prompt}, abort_after_s=0.4
-    )
-    assert record.tokens == 4 and record.aborted_at_wall is not None
-    seen = await mock.evidence.only_request()
-    assert_cancelled_promptly(seen, record.aborted_at_wall)
-    assert seen["tokens_sent"] == 4
-
-
-async def test_leaving_mid_stream(service: ServiceServer, mock: MockServer) -> None:
-    prompt = directive(ttft_ms=0, itl_ms=20, tokens=500) + " Go on."
-    record = await timed_stream(
-        f"{service.url}/ask-ai", method="GET", params={"prompt": prompt}, abort_after_tokens=5
+        f"{service.url}/ask-ai", method="GET", params={"prompt": prompt}, **phase.abort
     )
     assert record.aborted_at_wall is not None
     seen = await mock.evidence.only_request()
     assert_cancelled_promptly(seen, record.aborted_at_wall)
-    assert 5 <= seen["tokens_sent"] <= 8
+    low, high = phase.tokens_sent
+    assert low <= seen["tokens_sent"] <= high, seen
+    assert low <= record.tokens <= high
+    stats = await mock.evidence.stats()
+    assert stats["cancelled"] == 1
+    assert stats["tokens_saved"] == seen["tokens_planned"] - seen["tokens_sent"]
 
 
 async def test_leaving_after_not_reading(service: ServiceServer, mock: MockServer) -> None:

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from benchmarks.endpoints import directive
-from harness.servers import listening_socket, serve_in_process
+from ghoststream.harness.servers import listening_socket, serve_in_process
+from ghoststream.protocols.sse import ServerSentEvent, decode_all
+from mock_llm.directive import directive
 from service.errors import STREAM_ERRORS
-from service.sse import ServerSentEvent, decode_all
 from tests.conftest import FAKE_KEY, MockServer, ServiceServer
 
 UPSTREAM_WORDING = (b"Rate limit reached", b"Sorry about that", b"overloaded", b"chat.compl")

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from benchmarks.endpoints import directive
-from harness.client import timed_stream
-from harness.servers import RunningProcess, serve_in_process
+from ghoststream.harness.client import timed_stream
+from ghoststream.harness.servers import RunningProcess, serve_in_process
+from ghoststream.protocols.sse import decode_all
+from mock_llm.directive import directive
 from service.security import with_cors
-from service.sse import decode_all
 from tests.conftest import FAKE_KEY, MockServer, ServiceServer
 from tests.scrape import metric, wait_for_metric
 

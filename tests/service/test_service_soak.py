@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 import psutil
 import pytest
 
-from benchmarks.endpoints import directive
-from harness.client import timed_stream
-from harness.records import StreamRecord
-from harness.servers import serve_in_process
+from ghoststream.harness.client import timed_stream
+from ghoststream.harness.records import StreamRecord
+from ghoststream.harness.servers import serve_in_process
+from mock_llm.directive import directive
 from tests.conftest import FAKE_KEY, MockServer
 from tests.scrape import wait_for_metric
 

@@ -7,10 +7,10 @@ import statistics
 import httpx
 import pytest
 
-from benchmarks.endpoints import directive
-from harness.client import chat_body, timed_stream
-from harness.records import StreamRecord
-from service.sse import decode_all
+from ghoststream.harness.client import chat_body, timed_stream
+from ghoststream.harness.records import StreamRecord
+from ghoststream.protocols.sse import decode_all
+from mock_llm.directive import directive
 from tests.conftest import MockServer, ServiceServer
 
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.records import StreamRecord
+from ghoststream.harness.records import StreamRecord
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httptools
 
-from harness.records import StreamRecorder
+from ghoststream.harness.records import StreamRecorder
 
 
 class ResponseReader:

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from service.sse import ServerSentEvent, SSEDecoder, decode_all, encode_comment, encode_event
+from ghoststream.protocols.sse import (
+    ServerSentEvent,
+    SSEDecoder,
+    decode_all,
+    encode_comment,
+    encode_event,
+)
 
 STREAM = (
     encode_event(json.dumps({"text": "héllo 👋"}), "token", 1)

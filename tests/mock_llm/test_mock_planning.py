@@ -1,5 +1,5 @@
-"""Request parsing and planning without sockets: what wins when defaults, scenario, headers and
-the prompt directive disagree, and what the parsed request keeps."""
+"""Planning without sockets: what wins when defaults, scenario, headers and the prompt directive
+disagree, and which pieces an answer streams."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from mock_llm.chat_request import ChatRequest, RequestError, parse, plan
+from ghoststream.protocols.chat import DIALECT
+from ghoststream.protocols.dialect import GenerationRequest, InvalidRequest
 from mock_llm.config import MockConfig
+from mock_llm.planning import pieces, plan
 from mock_llm.scenarios import Scenario
 
 CONFIG = MockConfig(ttft_ms=50, itl_ms=5, tokens=20, seed=3, jitter_ms=0)
@@ -21,7 +23,11 @@ SCENARIO = Scenario(
 )
 
 
-def _request(prompt: str, **extra: Any) -> ChatRequest:
+def parse(raw: bytes) -> GenerationRequest:
+    return DIALECT.parse_request(raw, {})
+
+
+def _request(prompt: str, **extra: Any) -> GenerationRequest:
     body = {"model": "m", "messages": [{"role": "user", "content": prompt}], **extra}
     return parse(json.dumps(body).encode())
 
@@ -77,10 +83,9 @@ def test_a_scenario_named_in_a_header_wins_over_matching() -> None:
     ids=["unknown-scenario", "fixed-without-text", "bad-header", "bad-directive"],
 )
 def test_bad_controls_are_a_400(prompt: str, headers: dict[str, str], message: str) -> None:
-    with pytest.raises(RequestError, match=message) as caught:
+    with pytest.raises(InvalidRequest, match=message) as caught:
         plan(CONFIG, _request(prompt), headers, [SCENARIO])
     assert caught.value.status == 400
-    assert caught.value.body["error"]["type"] == "invalid_request_error"
 
 
 def test_the_directive_is_read_from_the_last_user_message_only() -> None:
@@ -101,22 +106,55 @@ def test_the_directive_is_read_from_the_last_user_message_only() -> None:
     assert plan(CONFIG, request, {}, [])[0].tokens == 20
 
 
-def test_max_completion_tokens_wins_over_max_tokens() -> None:
-    assert _request("x", max_tokens=9, max_completion_tokens=4).max_tokens == 4
-    assert _request("x", max_tokens=9).max_tokens == 9
-    assert _request("x").max_tokens is None
-
-
-def test_include_usage_needs_stream_options() -> None:
-    assert _request("x", stream=True, stream_options={"include_usage": True}).include_usage
-    assert not _request("x", stream=True).include_usage
-
-
-def test_the_digest_depends_on_every_message_and_role() -> None:
-    digests = {
-        _request("a").digest,
-        _request("b").digest,
-        parse(b'{"model":"m","messages":[{"role":"system","content":"a"}]}').digest,
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                    "days": {"type": "integer", "minimum": 1, "maximum": 7},
+                },
+                "required": ["city"],
+            },
+        },
     }
-    assert len(digests) == 3
-    assert _request("a").digest == _request("a", stream=True).digest
+]
+
+
+def test_a_tool_call_streams_its_arguments_in_pieces_that_join_to_valid_json() -> None:
+    request = _request("[mock: tool_call=get_weather] weather?", tools=TOOLS)
+    got, _ = plan(CONFIG, request, {}, [])
+    answer = pieces(request, got, "call_1")
+    assert answer.call is not None and answer.call.name == "get_weather"
+    arguments = json.loads("".join(answer.arguments))
+    assert arguments == json.loads(answer.call.arguments)
+    assert arguments["unit"] in ("celsius", "fahrenheit") and 1 <= arguments["days"] <= 7
+    assert answer.count == len(answer.arguments) > 3 and answer.reason == "tool_calls"
+    again = pieces(request, got, "call_2")
+    assert again.call is not None and again.call.arguments == answer.call.arguments
+
+
+@pytest.mark.parametrize(
+    ("prompt", "extra", "message"),
+    [
+        ("[mock: tool_call=auto] x", {}, "needs a request that offers tools"),
+        ("[mock: tool_call=other] x", {"tools": TOOLS}, "not among the tools offered"),
+        ("[mock: tool_call=auto] x", {"tools": TOOLS, "tool_choice": "none"}, "tool_choice=none"),
+    ],
+    ids=["no-tools-offered", "unknown-tool", "tool-choice-none"],
+)
+def test_a_tool_call_the_request_does_not_allow_is_a_400(
+    prompt: str, extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        plan(CONFIG, _request(prompt, **extra), {}, [])
+
+
+def test_max_tokens_cuts_an_answer_short_with_length() -> None:
+    request = _request("[mock: tokens=10] x", max_tokens=4)
+    answer = pieces(request, plan(CONFIG, request, {}, [])[0])
+    assert (len(list(answer.text)), answer.count, answer.reason) == (4, 4, "length")

@@ -13,8 +13,8 @@ import logging
 import re
 import secrets
 
-from mock_llm import asgi
-from mock_llm.asgi import Receive, Scope, Send
+from ghoststream import asgi
+from ghoststream.asgi import Receive, Scope, Send
 from service import chat_input
 from service.admission import Admission
 from service.errors import InputError, input_error
@@ -23,7 +23,7 @@ from service.settings import Settings
 from service.stream import Stream
 from service.upstream import Upstream
 
-log = logging.getLogger("ghoststream.relay")
+log = logging.getLogger("ghoststream.front_door")
 _ID_PREFIX = secrets.token_hex(6)  # unique per process; the counter makes it unique per stream
 _ID_COUNTER = itertools.count(1)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -56,7 +56,7 @@ def _too_large(limit: int) -> InputError:
     return input_error("body_too_large", f"The body is over {limit} bytes.")
 
 
-class Relay:
+class FrontDoor:
     """`GET /ask-ai` and `POST /api/chat`. `upstream` is set when the app starts."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:

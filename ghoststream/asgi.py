@@ -1,6 +1,6 @@
-"""The two plain-ASGI chores both servers do: read a bounded request body, answer with JSON.
+"""The plain-ASGI chores both servers do: read a bounded request body, answer with JSON.
 
-The mock is the project's base layer (the service embeds it), so the service borrows these.
+Typed with Starlette's ASGI aliases; the service and the mock each word their own refusals.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
+from starlette.types import Message, Receive, Scope, Send
+
+__all__ = ["BodyTooLarge", "Message", "Receive", "Scope", "Send", "read_body", "send_json"]
 
 
 class BodyTooLarge(Exception):

@@ -11,7 +11,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.sse import decode_all, encode_event, encode_json_event
+from ghoststream.protocols.sse import decode_all, encode_event, encode_json_event
 
 # Any Unicode scalar value: orjson, like the wire, refuses lone surrogates.
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)

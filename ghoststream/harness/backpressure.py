@@ -8,7 +8,7 @@ import socket
 import time
 from urllib.parse import quote, urlsplit
 
-from harness.evidence import MockEvidence
+from ghoststream.harness.evidence import MockEvidence
 
 SETTLE_SAMPLE_S = 0.2
 

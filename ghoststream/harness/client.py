@@ -1,10 +1,11 @@
 """The stream-timing client: one lean async implementation for tests and benchmarks.
 
 It times what a browser would see: each read off the socket is stamped and fed to the shared
-recorder (`harness.records`). It speaks HTTP/1.1 itself over an asyncio protocol with httptools'
-C parser (the one uvicorn uses), one connection per stream, because a general-purpose client
-spends more CPU per chunk than the servers under test and would time its own backlog at a
-thousand concurrent streams. Load tests feed the same recorder from Locust's transport instead.
+recorder (`ghoststream.harness.records`). It speaks HTTP/1.1 itself over an asyncio protocol
+with httptools' C parser (the one uvicorn uses), one connection per stream, because a
+general-purpose client spends more CPU per chunk than the servers under test and would time its
+own backlog at a thousand concurrent streams. Load tests feed the same recorder from Locust's
+transport instead.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httptools
 
-from harness.records import Dialect, StreamRecord, StreamRecorder
-from harness.response import ResponseReader
+from ghoststream.harness.records import StreamRecord, StreamRecorder
+from ghoststream.harness.response import ResponseReader
 
 Clock = Callable[[], float]
 
@@ -110,7 +111,7 @@ async def timed_stream(
     *,
     method: str = "POST",
     params: Mapping[str, str] | None = None,
-    dialect: Dialect = "service",
+    dialect: str = "ghoststream",
     headers: Mapping[str, str] | None = None,
     abort_after_tokens: int | None = None,
     abort_after_s: float | None = None,

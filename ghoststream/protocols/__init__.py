@@ -1,0 +1,55 @@
+"""The wire formats, pure (bytes in, events out, and back), shared by the mock, the service and
+the harness. One module per format; each LLM API is a `Dialect`, registered here by name.
+
+| name | module | spoken by |
+|---|---|---|
+| `chat` | `chat` | OpenAI Chat Completions, vLLM, most gateways |
+| `ghoststream` | `browser` | ghoststream's own service (to browsers) |
+| `raw` | `raw` | undelimited text (the tutorial's naive relay) |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ghoststream.protocols import chat
+from ghoststream.protocols.browser import GhoststreamDecoder
+from ghoststream.protocols.decoding import DecodeFailure, StreamDecoder
+from ghoststream.protocols.dialect import Dialect
+from ghoststream.protocols.raw import RawDecoder
+
+__all__ = [
+    "DIALECTS",
+    "FORMATS",
+    "DecodeFailure",
+    "Dialect",
+    "StreamDecoder",
+    "decoder_for",
+    "dialect",
+]
+
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (chat.DIALECT,)}
+"""The LLM APIs, by the name `LLM_API`, the mock's routes and the harness's `--api` use."""
+
+FORMATS: dict[str, Callable[[], StreamDecoder]] = {
+    **{name: d.decoder for name, d in DIALECTS.items()},
+    "ghoststream": GhoststreamDecoder,
+    "raw": RawDecoder,
+}
+"""Every stream format a client can read, by name: the dialects plus ghoststream's own."""
+
+
+def dialect(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise ValueError(f"unknown API {name!r}; known: {', '.join(DIALECTS)}") from None
+
+
+def decoder_for(name: str) -> StreamDecoder:
+    """A fresh decoder for the stream format `name`."""
+    try:
+        make = FORMATS[name]
+    except KeyError:
+        raise ValueError(f"unknown stream format {name!r}; known: {', '.join(FORMATS)}") from None
+    return make()

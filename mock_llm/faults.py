@@ -1,0 +1,144 @@
+"""Every fault the mock can inject: declared, and triggered, here.
+
+A fault is asked for per request (`fault=NAME`, `X-Mock-Fault`, a scenario). HTTP faults answer
+the request with an error status in the dialect's own error shape; midstream faults end a
+stream after `fault_after` tokens, each the way that dialect's real server ends one (its error
+event, a cut connection, silence, a truncated event); `slow_headers` holds the response headers
+back for the TTFT. The bytes of each dialect's error event live with the dialect
+(`ghoststream.protocols`); when and how a fault strikes lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from ghoststream.asgi import Send, send_json
+from ghoststream.protocols.dialect import Dialect, StreamWriter
+
+Kind = Literal["http", "midstream", "headers"]
+MAX_HEADER_DELAY_S = 3600.0
+SERVER_ERROR_MESSAGE = "The server had an error while processing your request."
+
+
+class DropConnection(Exception):
+    """Raised to make the server close the TCP connection mid-body, with no terminator."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    kind: Kind
+    gets: str
+    """What the client gets (the README's table)."""
+    outcome: str
+    """The ledger outcome it leaves."""
+    status: int = 0
+
+
+FAULTS: dict[str, Fault] = {
+    f.name: f
+    for f in (
+        Fault(
+            "http_429",
+            "http",
+            "429 rate-limit error body; `retry-after` (seconds, rounded up), `retry-after-ms`, "
+            "rate-limit headers",
+            "fault",
+            429,
+        ),
+        Fault("http_500", "http", "500 server error body", "fault", 500),
+        Fault("http_503", "http", "503 overloaded server error body", "fault", 503),
+        Fault("http_529", "http", "529 overloaded (Anthropic's `overloaded_error`)", "fault", 529),
+        Fault(
+            "error_midstream",
+            "midstream",
+            "after K tokens the dialect's error event, then the body ends (no finish, no end "
+            "marker)",
+            "fault",
+        ),
+        Fault(
+            "drop_midstream",
+            "midstream",
+            "after K tokens the connection is closed mid-body: no terminator at all",
+            "fault",
+        ),
+        Fault(
+            "malformed_midstream",
+            "midstream",
+            "after K tokens an event of truncated JSON, then the body ends",
+            "fault",
+        ),
+        Fault(
+            "stall_midstream",
+            "midstream",
+            "after K tokens nothing more, ever, until the client leaves",
+            "cancelled",
+        ),
+        Fault(
+            "slow_headers",
+            "headers",
+            "the response headers themselves wait for the TTFT; tokens follow on schedule",
+            "completed",
+        ),
+    )
+}
+
+
+def is_http(fault: str | None) -> bool:
+    return fault is not None and FAULTS[fault].kind == "http"
+
+
+def strikes_midstream(fault: str | None) -> bool:
+    return fault is not None and FAULTS[fault].kind == "midstream"
+
+
+def retry_after_headers(after_ms: int) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"retry-after", str(math.ceil(after_ms / 1000)).encode()),
+        (b"retry-after-ms", str(after_ms).encode()),
+        (b"x-ratelimit-limit-requests", b"500"),
+        (b"x-ratelimit-remaining-requests", b"0"),
+    ]
+
+
+async def answer_http(
+    send: Send, dialect: Dialect, fault: str, retry_after_ms: int, request_id: str
+) -> None:
+    """Answer with the HTTP fault's status, in the dialect's error shape."""
+    status = FAULTS[fault].status
+    headers = dialect.response_headers(request_id)
+    if status == 429:
+        headers += retry_after_headers(retry_after_ms)
+    await send_json(send, status, dialect.error_body(status), headers)
+
+
+async def header_delay(fault: str | None, ttft_ms: float) -> None:
+    if fault == "slow_headers":
+        await asyncio.sleep(min(ttft_ms / 1000, MAX_HEADER_DELAY_S))
+
+
+async def end_midstream(fault: str, send: Send, writer: StreamWriter, pending: bytes) -> None:
+    """End a stream the way `fault` says; `pending` is what was written but not yet sent.
+
+    Returns once the body has ended; `stall_midstream` never returns (the stream is cancelled
+    when its client leaves), and `drop_midstream` raises DropConnection.
+    """
+    if fault == "error_midstream":
+        frame = writer.error_event(SERVER_ERROR_MESSAGE)
+    elif fault == "malformed_midstream":
+        frame = writer.malformed()
+    elif fault == "drop_midstream":
+        if pending:
+            await send({"type": "http.response.body", "body": pending, "more_body": True})
+        raise DropConnection()
+    elif fault == "stall_midstream":
+        if pending:
+            await send({"type": "http.response.body", "body": pending, "more_body": True})
+        await asyncio.Event().wait()  # until the client gives up and the watcher cancels
+        return
+    else:
+        raise ValueError(f"{fault} is not a midstream fault")
+    await send({"type": "http.response.body", "body": pending + frame, "more_body": False})

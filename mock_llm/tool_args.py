@@ -1,0 +1,67 @@
+"""A tool call's arguments, made up from the tool's JSON schema, the same every time.
+
+The same schema, seed and conversation give the same arguments, in any process. What the schema
+does not pin down (a string's words, a number's value) is seeded; what it pins down (`enum`,
+`const`, `minimum`/`maximum`, `minItems`, required properties) is honoured, so a caller that
+validates arguments against its own schema accepts them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from mock_llm.content import stream_seed
+
+WORDS = ("river", "harbour", "lantern", "mountain", "quiet", "bright", "Paris", "Lisbon")
+MAX_DEPTH = 8
+
+
+def generate(schema: Mapping[str, Any], seed: int, digest: str) -> str:
+    """The arguments as compact JSON text (an object, as every API expects)."""
+    rng = random.Random(stream_seed(seed, digest) ^ 0x7001)
+    value = _value(schema, rng, 0)
+    if not isinstance(value, dict):
+        value = {"value": value}
+    return orjson.dumps(value).decode()
+
+
+def _value(schema: Any, rng: random.Random, depth: int) -> Any:
+    if not isinstance(schema, Mapping) or depth > MAX_DEPTH:
+        return None
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[rng.randrange(len(enum))]
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            return _value(options[0], rng, depth + 1)
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping):
+            return {}
+        return {str(name): _value(sub, rng, depth + 1) for name, sub in properties.items()}
+    if kind == "array":
+        low = schema.get("minItems", 1)
+        count = low if isinstance(low, int) and 0 <= low <= 8 else 1
+        return [_value(schema.get("items", {}), rng, depth + 1) for _ in range(max(1, count))]
+    if kind in ("integer", "number"):
+        low, high = schema.get("minimum", 0), schema.get("maximum", 100)
+        if not isinstance(low, int | float) or not isinstance(high, int | float) or low > high:
+            low, high = 0, 100
+        if kind == "integer":
+            return rng.randint(int(low), int(high))
+        return round(rng.uniform(low, high), 2)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 2)))
