@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from ghoststream.gc_tuning import tune_for_many_streams
+from ghoststream.http_guard import ConnectionGuard, HttpLimits
 from mock_llm.app import create_app
 from mock_llm.config import MockConfig
 from mock_llm.controls import CONTROLS
@@ -38,6 +39,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-concurrency", type=int, default=None, help="answer 429 beyond this many open streams"
     )
+    parser.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=0,
+        help="close connections from one address beyond this many (0: no cap)",
+    )
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -56,7 +63,8 @@ def config_from(args: argparse.Namespace) -> MockConfig:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     quiet_dropped_connections()
-    app = create_app(config_from(args))
+    guard = ConnectionGuard(HttpLimits(max_connections_per_client=args.max_connections_per_client))
+    app = create_app(config_from(args), guard)
     tune_for_many_streams()
     uvicorn.run(
         app,
@@ -67,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         access_log=args.log_level == "debug",
         timeout_graceful_shutdown=1,
         backlog=4096,
+        **guard.uvicorn_options(),
     )
 
 

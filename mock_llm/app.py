@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ghoststream.asgi import Receive, Scope, Send
+from ghoststream.http_guard import ConnectionGuard
 from ghoststream.protocols import DIALECTS, openai_errors
 from mock_llm import metrics, openapi, scenarios
 from mock_llm.config import MockConfig
@@ -45,7 +46,8 @@ class MockApp:
         await self.api(scope, receive, send)
 
 
-def create_app(config: MockConfig | None = None) -> MockApp:
+def create_app(config: MockConfig | None = None, guard: ConnectionGuard | None = None) -> MockApp:
+    """The mock; `guard`: the HTTP layer's limits it is served with, counted in `/metrics`."""
     config = config or MockConfig()
     known = scenarios.load(config.scenarios_path) if config.scenarios_path else []
     ledger = Ledger(config.history)
@@ -105,6 +107,8 @@ def create_app(config: MockConfig | None = None) -> MockApp:
         return {"reset": True}
 
     metrics_registry = metrics.registry_for(ledger)
+    if guard is not None:
+        metrics_registry.register(guard.collector("mock_llm"))
 
     @api.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

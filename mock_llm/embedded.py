@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 
+from ghoststream.http_guard import ConnectionGuard
 from mock_llm.app import create_app
 from mock_llm.config import MockConfig
 from mock_llm.faults import DropConnection
@@ -53,6 +54,7 @@ async def embedded_mock(config: MockConfig) -> AsyncIterator[str]:
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=1,
+            **ConnectionGuard().uvicorn_options(),
         )
     )
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))

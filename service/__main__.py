@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from ghoststream.http_guard import ConnectionGuard
 from service import logs
 from service.app import create_app
 from service.settings import Settings
@@ -24,6 +25,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     settings = Settings()
+    guard = ConnectionGuard(settings.http_limits())
     logs.configure(settings.log_level, settings.log_format)
     if args.fd is None:
         sys.stderr.write(
@@ -31,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"(upstream: {settings.upstream_shown})\n"
         )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, guard),
         host=args.host,
         port=args.port,
         fd=args.fd,
@@ -40,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_config=None,  # ours, from service.logs
         timeout_graceful_shutdown=settings.shutdown_grace_s,
         backlog=4096,
+        # Client addresses from X-Forwarded-For only when the peer is a proxy of ours.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        **guard.uvicorn_options(),
     )
 
 

@@ -28,23 +28,73 @@ class _Bucket:
 
 
 @dataclass
+class TokenBuckets:
+    """One token bucket per client: `rate` tokens a second, up to `burst`; rate 0: no limit."""
+
+    rate: float
+    burst: int
+    buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def wait(self, client: str, now: float) -> float:
+        """Seconds until `client` has a whole token (0: it has one now)."""
+        if self.rate <= 0:
+            return 0.0
+        bucket = self.buckets.get(client)
+        if bucket is None:
+            return 0.0
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
+        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / self.rate
+
+    def take(self, client: str, now: float) -> float:
+        """Spend one of `client`'s tokens and return 0, or return the wait and spend nothing."""
+        wait = self.wait(client, now)
+        if wait or self.rate <= 0:
+            return wait
+        bucket = self.buckets.get(client)
+        if bucket is None:
+            if len(self.buckets) >= MAX_TRACKED_CLIENTS:
+                self._forget_full(now)
+            bucket = self.buckets[client] = _Bucket(float(self.burst), now)
+        bucket.tokens -= 1
+        return 0.0
+
+    def _forget_full(self, now: float) -> None:
+        self.buckets = {
+            client: bucket
+            for client, bucket in self.buckets.items()
+            if bucket.tokens + (now - bucket.updated) * self.rate < self.burst
+        }
+
+
+@dataclass
 class Admission:
     settings: Settings
     open_streams: int = 0
     per_client: dict[str, int] = field(default_factory=dict)
-    buckets: dict[str, _Bucket] = field(default_factory=dict)
     _keys: list[bytes] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._keys = [key.get_secret_value().encode() for key in self.settings.service_api_keys]
+        settings = self.settings
+        self._keys = [key.get_secret_value().encode() for key in settings.service_api_keys]
+        self.requests = TokenBuckets(settings.rate_per_client_s, settings.rate_burst)
+        self.failed_logins = TokenBuckets(settings.auth_failure_rate_s, settings.auth_failure_burst)
 
-    def identify(self, scope: Scope) -> str:
-        """The client's identity for limits; raises a 401 refusal when auth is on and fails."""
+    def identify(self, scope: Scope, now: float | None = None) -> str:
+        """The client's identity for limits; raises a 401 refusal when auth is on and fails.
+
+        An address that keeps presenting wrong keys is refused with 429 before its key is even
+        checked, so guessing costs time and tells nothing."""
+        address = _address(scope)
         if not self._keys:
-            client = scope.get("client")
-            return f"addr:{client[0]}" if client else "addr:unknown"
+            return address
+        now = time.monotonic() if now is None else now
+        wait = self.failed_logins.wait(address, now)
+        if wait:
+            raise input_error("too_many_requests", "Too many failed logins; slow down.", wait)
         presented = _bearer(scope)
         if presented is None or not any(hmac.compare_digest(presented, k) for k in self._keys):
+            self.failed_logins.take(address, now)
             raise input_error(
                 "unauthorized", "A valid API key is required: Authorization: Bearer <key>."
             )
@@ -52,30 +102,9 @@ class Admission:
 
     def take_request(self, client: str, now: float | None = None) -> None:
         """Spend one token of the client's bucket, or refuse with 429 and when to come back."""
-        rate, burst = self.settings.rate_per_client_s, self.settings.rate_burst
-        if rate <= 0:
-            return
-        now = time.monotonic() if now is None else now
-        bucket = self.buckets.get(client)
-        if bucket is None:
-            if len(self.buckets) >= MAX_TRACKED_CLIENTS:
-                self._forget_full_buckets(now)
-            bucket = self.buckets[client] = _Bucket(float(burst), now)
-        else:
-            bucket.tokens = min(float(burst), bucket.tokens + (now - bucket.updated) * rate)
-            bucket.updated = now
-        if bucket.tokens < 1:
-            wait = (1 - bucket.tokens) / rate
+        wait = self.requests.take(client, time.monotonic() if now is None else now)
+        if wait:
             raise input_error("too_many_requests", "Too many requests; slow down.", wait)
-        bucket.tokens -= 1
-
-    def _forget_full_buckets(self, now: float) -> None:
-        rate, burst = self.settings.rate_per_client_s, self.settings.rate_burst
-        self.buckets = {
-            client: bucket
-            for client, bucket in self.buckets.items()
-            if bucket.tokens + (now - bucket.updated) * rate < burst
-        }
 
     @contextmanager
     def stream_slot(self, client: str) -> Iterator[None]:
@@ -103,6 +132,11 @@ class Admission:
                 self.per_client[client] = left
             else:
                 del self.per_client[client]
+
+
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"addr:{client[0]}" if client else "addr:unknown"
 
 
 def _bearer(scope: Scope) -> bytes | None:

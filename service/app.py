@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ghoststream.asgi import Receive, Scope, Send, send_json
 from ghoststream.gc_tuning import tune_for_many_streams
+from ghoststream.http_guard import ConnectionGuard
 from ghoststream.protocols import dialect
 from service import openapi, upstream
 from service.errors import input_error
@@ -56,10 +57,13 @@ class ServiceApp:
         await self.secured_api(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> Any:
-    """The service as an ASGI app (wrapped for CORS when origins are configured)."""
+def create_app(settings: Settings | None = None, guard: ConnectionGuard | None = None) -> Any:
+    """The service as an ASGI app (wrapped for CORS when origins are configured). `guard`: the
+    HTTP layer's limits the server runs with, whose closings `/metrics` reports."""
     settings = settings or Settings()
     metrics = Metrics()
+    if guard is not None:
+        metrics.registry.register(guard.collector("ghoststream"))
     front_door = FrontDoor(settings, metrics)
 
     @contextlib.asynccontextmanager

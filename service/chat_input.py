@@ -6,10 +6,11 @@ Two front doors share the rules: `GET /ask-ai?prompt=&persona=` (EventSource-com
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
+
+import orjson
 
 from ghoststream.protocols.dialect import Message
 from service.errors import input_error
@@ -41,7 +42,7 @@ def _persona(value: Any, settings: Settings) -> str:
 def _max_tokens(value: Any, settings: Settings) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
         value = int(value)
     limit = settings.max_tokens_limit
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
@@ -60,7 +61,7 @@ def _messages(value: Any, settings: Settings) -> tuple[Message, ...]:
         if not isinstance(message, dict) or set(message) - {"role", "content"}:
             raise input_error("invalid_request", 'Each message is {"role", "content"}.')
         role, content = message.get("role"), message.get("content")
-        if role not in CLIENT_ROLES:
+        if not isinstance(role, str) or role not in CLIENT_ROLES:
             raise input_error(
                 "invalid_request", 'A message role is "user" or "assistant"; personas set the rest.'
             )
@@ -96,9 +97,9 @@ def from_query(query_string: bytes, settings: Settings) -> ChatInput:
 
 
 def from_body(body: bytes, settings: Settings) -> ChatInput:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    try:  # orjson refuses lone surrogates, infinities and nesting past 1,024 levels
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
         raise input_error("invalid_json", "The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise input_error("invalid_request", "The body must be a JSON object.")

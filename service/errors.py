@@ -101,6 +101,7 @@ INPUT_ERRORS: dict[str, int] = {
     "too_many_requests": 429,
     "too_many_streams": 429,
     "over_capacity": 503,
+    "shutting_down": 503,
 }
 
 

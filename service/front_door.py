@@ -8,6 +8,7 @@ collection; here one `finally` (in `Stream.run`) closes the upstream however the
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
@@ -50,6 +51,13 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
         return await asgi.read_body(receive, limit)
     except asgi.BodyTooLarge:
         raise _too_large(limit) from None
+    except asyncio.CancelledError:  # only the server's shutdown cancels a request's task
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        raise input_error(
+            "shutting_down", "The service is restarting; send the request again.", 1.0
+        ) from None
 
 
 def _too_large(limit: int) -> InputError:

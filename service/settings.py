@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ghoststream.http_guard import HttpLimits
 from ghoststream.protocols import dialect
 from service.personas import DEFAULT_PERSONAS, Persona
 
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     max_streams_per_client: int = 20
     rate_per_client_s: float = 5.0
     rate_burst: int = 20
+    auth_failure_rate_s: float = 0.2
+    auth_failure_burst: int = 10
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_stream_s: float = 600.0
     shutdown_grace_s: int = 10
 
@@ -61,7 +65,14 @@ class Settings(BaseSettings):
     retry_max_wait_s: float = 5.0
     max_upstream_connections: int = 20_000
 
-    @field_validator("service_api_keys", "cors_origins", mode="before")
+    max_header_bytes: int = 32 * 1024
+    max_headers: int = 100
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 5.0
+    max_connections_per_client: int = 256
+
+    @field_validator("service_api_keys", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         """`SERVICE_API_KEYS=k1,k2` as well as a JSON list."""
@@ -100,6 +111,16 @@ class Settings(BaseSettings):
         OpenAI base URL ends in `/v1`), or under the embedded mock's root."""
         base = f"{mock_root}/v1" if mock_root is not None else self.upstream_base_url
         return base + dialect(self.llm_api).path.removeprefix("/v1")
+
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            max_header_bytes=self.max_header_bytes,
+            max_headers=self.max_headers,
+            header_timeout_s=self.header_timeout_s,
+            body_timeout_s=self.body_timeout_s,
+            idle_timeout_s=self.keepalive_timeout_s,
+            max_connections_per_client=self.max_connections_per_client,
+        )
 
     @property
     def upstream_shown(self) -> str:

@@ -153,9 +153,11 @@ class Stream:
         decoder = self.upstream.dialect.decoder()
         loop = self.loop
         async for raw in response.content.iter_any():
-            self.last_upstream = loop.time()  # read by the deadline timer; cheaper than re-arming
             texts = decoder.feed(raw)
             if texts:
+                # Idle means "no token", not "no byte": keep-alives and comments do not count.
+                # Read by the deadline timer; cheaper than re-arming it.
+                self.last_upstream = loop.time()
                 if self.first_token_at is None:
                     self.first_token_at = self.last_upstream
                     # From now on the idle deadline applies, which may come before the

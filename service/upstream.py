@@ -12,7 +12,10 @@ the upstream's own error text is kept.
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import math
 import random
+import time
 from collections.abc import Mapping, Sequence
 
 import aiohttp
@@ -20,6 +23,7 @@ import orjson
 
 from ghoststream.protocols.dialect import Dialect, Message
 
+MAX_RETRY_AFTER_S = 3600.0
 RETRYABLE = frozenset({"rate_limited", "upstream_unavailable", "upstream_unreachable"})
 
 
@@ -33,16 +37,41 @@ class UpstreamFailure(Exception):
         self.detail = detail
 
 
-def retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """The upstream's requested wait, from `retry-after-ms` or `retry-after` (seconds)."""
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                continue
+def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """The upstream's requested wait: `retry-after-ms`, else `retry-after` in seconds or as an
+    HTTP date. Values that are not finite, negative, or unreadable are ignored; a wait is
+    clamped to MAX_RETRY_AFTER_S so a client is never told to come back next year."""
+    candidates = (
+        (headers.get("retry-after-ms"), 0.001),
+        (headers.get("retry-after"), 1.0),
+    )
+    for value, scale in candidates:
+        if value is None:
+            continue
+        seconds = _number(value, scale)
+        if seconds is None and scale == 1.0:
+            seconds = _http_date_from_now(value, time.time() if now is None else now)
+        if seconds is not None:
+            return min(seconds, MAX_RETRY_AFTER_S)
     return None
+
+
+def _number(value: str, scale: float) -> float | None:
+    try:
+        seconds = float(value) * scale
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _http_date_from_now(value: str, now: float) -> float | None:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
 
 
 def classify(status: int, headers: Mapping[str, str]) -> UpstreamFailure:
@@ -52,6 +81,8 @@ def classify(status: int, headers: Mapping[str, str]) -> UpstreamFailure:
         return UpstreamFailure("rate_limited", retry_after_s(headers), detail)
     if status in (401, 403):
         return UpstreamFailure("upstream_auth", None, detail)
+    if 300 <= status < 400:  # a redirect is never followed: the upstream URL is wrong
+        return UpstreamFailure("upstream_rejected", None, detail)
     if status >= 500:
         return UpstreamFailure("upstream_unavailable", retry_after_s(headers), detail)
     return UpstreamFailure("upstream_rejected", None, detail)
@@ -114,13 +145,30 @@ class Upstream:
     ) -> aiohttp.ClientResponse | UpstreamFailure:
         headers = {**self.headers, "x-request-id": request_id}
         try:
-            response = await self.session.post(self.url, data=body, headers=headers)
+            response = await self.session.post(
+                self.url, data=body, headers=headers, allow_redirects=False
+            )
         except aiohttp.ClientError as error:  # includes aiohttp's own connect timeouts
             return UpstreamFailure("upstream_unreachable", detail=type(error).__name__)
-        if response.status == 200:
-            return response
-        response.close()
-        return classify(response.status, response.headers)
+        if response.status != 200:
+            response.close()
+            return classify(response.status, response.headers)
+        unreadable = _unreadable_body(response)
+        if unreadable:
+            response.close()
+            return UpstreamFailure("upstream_malformed", detail=unreadable)
+        return response
+
+
+def _unreadable_body(response: aiohttp.ClientResponse) -> str:
+    """Why a 200's body cannot be a stream (empty: it can): an SSE stream is
+    `text/event-stream`, never encoded (the request asked for identity)."""
+    if response.content_type != "text/event-stream":
+        return f"content-type {response.content_type!r}"
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":
+        return f"content-encoding {encoding!r}"
+    return ""
 
 
 def session(connect_timeout_s: float, max_connections: int) -> aiohttp.ClientSession:

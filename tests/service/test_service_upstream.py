@@ -14,12 +14,24 @@ from service.upstream import classify, retry_after_s
         ({"retry-after-ms": "250"}, 0.25),
         ({"retry-after": "3"}, 3.0),
         ({"retry-after-ms": "1500", "retry-after": "2"}, 1.5),
-        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # a date in the past
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:30 GMT"}, 30.0),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:30"}, None),  # no zone: not a valid date
         ({}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "inf"}, None),
+        ({"retry-after": "-5"}, None),
+        ({"retry-after-ms": "-1", "retry-after": "2"}, 2.0),
+        ({"retry-after-ms": "NaN", "retry-after": "soon"}, None),
+        ({"retry-after": "1e308"}, 3600.0),
+        ({"retry-after-ms": "99999999999"}, 3600.0),
     ],
 )
-def test_retry_after_prefers_milliseconds(headers: dict[str, str], expected: float | None) -> None:
-    assert retry_after_s(CIMultiDict(headers)) == expected
+def test_retry_after_is_finite_non_negative_and_clamped(
+    headers: dict[str, str], expected: float | None
+) -> None:
+    now = 1445412480.0  # 2015-10-21 07:28:00 UTC
+    assert retry_after_s(CIMultiDict(headers), now=now) == expected
 
 
 @pytest.mark.parametrize(
@@ -32,6 +44,8 @@ def test_retry_after_prefers_milliseconds(headers: dict[str, str], expected: flo
         (503, "upstream_unavailable"),
         (400, "upstream_rejected"),
         (404, "upstream_rejected"),
+        (302, "upstream_rejected"),
+        (307, "upstream_rejected"),
     ],
 )
 def test_statuses_map_to_codes_without_upstream_text(status: int, code: str) -> None:
