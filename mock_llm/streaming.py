@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from ghoststream.asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_json
-from ghoststream.protocols.chat import completion_id
 from ghoststream.protocols.dialect import (
     Answer,
     Dialect,
@@ -86,10 +85,10 @@ class Generation:
             extra = dialect.response_headers(request_id) + faults.retry_after_headers(1000)
             await send_json(send, 429, dialect.error_body(429), extra)
             return
-        answer = pieces(request, stream_plan, completion_id("call_"))
+        answer = pieces(request, stream_plan, dialect.new_call_id())
         entry = self.ledger.open(
             StreamEntry(
-                id=completion_id(dialect.id_prefix),
+                id=dialect.new_id(),
                 api=dialect.name,
                 model=request.model,
                 stream=request.stream,
@@ -237,7 +236,7 @@ class _Run:
             elif sent & 63 == 63:
                 await asyncio.sleep(0)  # nothing was due to wait: let other streams run
             frame = frame_of(piece)
-            if pending:
+            if sent == 0:  # the opening frames (none, in some dialects) ride with the first piece
                 frame, pending = pending + frame, b""
                 entry.first_token_at = time.time()
             await send({"type": "http.response.body", "body": frame, "more_body": True})

@@ -4,6 +4,9 @@ the harness. One module per format; each LLM API is a `Dialect`, registered here
 | name | module | spoken by |
 |---|---|---|
 | `chat` | `chat` | OpenAI Chat Completions, vLLM, most gateways |
+| `responses` | `responses` | OpenAI Responses |
+| `anthropic` | `anthropic` | Anthropic Messages |
+| `completions` | `completions` | OpenAI's legacy Completions, `vllm bench serve`, guidellm |
 | `ghoststream` | `browser` | ghoststream's own service (to browsers) |
 | `raw` | `raw` | undelimited text (the tutorial's naive relay) |
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ghoststream.protocols import chat
+from ghoststream.protocols import anthropic, chat, completions, responses
 from ghoststream.protocols.browser import GhoststreamDecoder
 from ghoststream.protocols.decoding import DecodeFailure, StreamDecoder
 from ghoststream.protocols.dialect import Dialect
@@ -28,7 +31,9 @@ __all__ = [
     "dialect",
 ]
 
-DIALECTS: dict[str, Dialect] = {d.name: d for d in (chat.DIALECT,)}
+DIALECTS: dict[str, Dialect] = {
+    d.name: d for d in (chat.DIALECT, responses.DIALECT, anthropic.DIALECT, completions.DIALECT)
+}
 """The LLM APIs, by the name `LLM_API`, the mock's routes and the harness's `--api` use."""
 
 FORMATS: dict[str, Callable[[], StreamDecoder]] = {

@@ -10,6 +10,8 @@ answers with a `StreamWriter` (streamed) or `whole` (not streamed), and errors w
 from __future__ import annotations
 
 import hashlib
+import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -63,6 +65,9 @@ class GenerationRequest:
     tools: tuple[Tool, ...] = ()
     tool_choice: str | None = None
     """None or "auto": the model may call; "none": it may not; "required" or a tool's name."""
+    echo: Mapping[str, Any] = field(default_factory=dict)
+    """Request fields the dialect's answer repeats back (Responses echoes `instructions`, say);
+    the mock never reads them, so they are not in the digest."""
 
     @cached_property
     def last_user_text(self) -> str:
@@ -153,6 +158,14 @@ class Dialect:
         raise NotImplementedError
 
     # Servers (the mock)
+    def new_id(self) -> str:
+        """A fresh id for one answer, spelled as the API spells its own."""
+        return random_id(self.id_prefix)
+
+    def new_call_id(self) -> str:
+        """A fresh id for one tool call, spelled as the API spells its own."""
+        return random_id("call_", 24)
+
     def authorized(self, headers: Mapping[str, str], key: str) -> bool:
         return headers.get("authorization") == f"Bearer {key}"
 
@@ -173,6 +186,20 @@ class Dialect:
 
     def response_headers(self, request_id: str) -> list[tuple[bytes, bytes]]:
         return [(b"x-request-id", request_id.encode("latin-1", "replace"))]
+
+
+def random_id(prefix: str, length: int = 29) -> str:
+    """`prefix` and `length` random letters and digits: how OpenAI's ids look."""
+    return prefix + secrets.token_urlsafe(length).replace("-", "A").replace("_", "b")[:length]
+
+
+def json_bytes(value: Any) -> bytes:
+    """`value` as compact JSON. orjson costs a tenth of `json.dumps` on the hot path, but refuses
+    a lone surrogate (a scenario file can hold one), which `json` writes as a `\\u` escape."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def json_body(raw: bytes, invalid: str) -> dict[str, Any]:
