@@ -21,6 +21,7 @@ FAKE_KEY = "sk-bench-not-a-real-key"
 UNLIMITED = {  # all benchmark load comes from one address
     "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
     "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "1000000",
+    "GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT": "0",
     "GHOSTSTREAM_MAX_STREAMS": "1000000",
 }
 

@@ -17,11 +17,12 @@ closing is logged and counted by reason (`ConnectionGuard.closed`), for the apps
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 import orjson
@@ -30,7 +31,9 @@ from prometheus_client.registry import Collector
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("ghoststream.http")
-Phase = Literal["idle", "head", "body", "received"]
+Phase = Literal["idle", "head", "body", "received", "refused"]
+LINGER_S = 2.0
+"""After a refusal, how long a client's further bytes are read and dropped before closing."""
 
 REASONS = {
     "header_too_large": (431, "The request head is over {max_header_bytes} bytes."),
@@ -51,18 +54,38 @@ STATUS_TEXT = {
 }
 
 
+def _limit(default: float, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class HttpLimits:
-    max_header_bytes: int = 32 * 1024
-    max_headers: int = 100
-    header_timeout_s: float = 10.0
-    body_timeout_s: float = 30.0
-    idle_timeout_s: float = 5.0
-    max_connections_per_client: int = 0
-    """0: no cap (a test tool driven from one address); the service sets its own."""
+    max_header_bytes: int = _limit(32 * 1024, "the request head's bytes, at most (431 beyond)")
+    max_headers: int = _limit(100, "request headers, at most (431 beyond)")
+    header_timeout_s: float = _limit(10.0, "from a request's first byte to its head's end (408)")
+    body_timeout_s: float = _limit(30.0, "from a request's head to its body's end (408)")
+    idle_timeout_s: float = _limit(5.0, "a connection with no request in flight is closed")
+    max_connections_per_client: int = _limit(
+        0, "open connections per client address, at most (429 beyond; 0: no cap)"
+    )
 
     def message(self, reason: str) -> str:
         return REASONS[reason][1].format(**self.__dict__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every limit as a CLI flag (`--max-header-bytes`, ...), defaults from HttpLimits."""
+    for limit in fields(HttpLimits):
+        parser.add_argument(
+            "--" + limit.name.replace("_", "-"),
+            type=float if limit.type == "float" else int,
+            default=limit.default,
+            help=limit.metadata["help"],
+        )
+
+
+def limits_from(args: argparse.Namespace) -> HttpLimits:
+    return HttpLimits(**{limit.name: getattr(args, limit.name) for limit in fields(HttpLimits)})
 
 
 @dataclass
@@ -153,8 +176,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.transport.is_closing():
-            return
+        if self._finished:
+            return  # lingering after a refusal: what arrives is dropped unparsed
         limits = self.guard.limits
         if self._phase in ("idle", "received"):  # the first bytes of a request
             self._phase = "head"
@@ -164,8 +187,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             room = limits.max_header_bytes - self._head_bytes
             if len(data) > room:  # parse no further than the cap, then see if the head ended
                 super().data_received(data[:room])
-                if self._phase == "head" and not self.transport.is_closing():
+                if self._phase == "head":
                     self._close("header_too_large")
+                    return
+                if self._finished:
                     return
                 data = data[room:]
             else:
@@ -173,34 +198,34 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().data_received(data)
 
     def send_400_response(self, msg: str) -> None:
-        if not self.transport.is_closing():  # not after a refusal of ours
+        if not self._finished:  # not after a refusal of ours
             self._disarm()
             super().send_400_response(msg)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers += 1
         if self._headers > self.guard.limits.max_headers:
-            if not self.transport.is_closing():
-                self._close("too_many_headers")
+            self._close("too_many_headers")
             return
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if self.transport.is_closing():
+        if self._finished:
             return
         self._phase = "body"
         self._arm(self.guard.limits.body_timeout_s, "body_timeout")
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if not self.transport.is_closing():
+        if not self._finished:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        if self._finished:
+            return
         self._phase = "received"  # the answer is the app's; uvicorn's keep-alive timer follows it
         self._disarm()
-        if not self.transport.is_closing():
-            super().on_message_complete()
+        super().on_message_complete()
 
     def _arm(self, delay: float, reason: str) -> None:
         self._disarm()
@@ -211,10 +236,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._timer.cancel()
             self._timer = None
 
+    @property
+    def _finished(self) -> bool:
+        return self._phase == "refused" or self.transport.is_closing()
+
     def _close(self, reason: str) -> None:
         """Tell the client why (unless its response has begun), count it, close."""
         self._disarm()
-        if self.transport.is_closing():
+        if self._finished:
             return
         limits = self.guard.limits
         self.guard.closed[reason] += 1
@@ -227,7 +256,18 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             message,
             extra={"code": reason, "client": self._address},
         )
-        started = self.cycle is not None and self.cycle.response_started
-        if status and not started:
-            self.transport.write(refusal(status, reason, message))
-        self.transport.close()
+        if self.cycle is not None:  # the app, if one runs, sees its client gone
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        if not status or (self.cycle is not None and self.cycle.response_started):
+            self.transport.close()
+            return
+        # Lingering close: answer, end our side, and discard what the client still sends for
+        # a moment. Closing at once with unread bytes would reset the connection, and the reset
+        # destroys the answer in the client's buffers before it reads it.
+        self._phase = "refused"
+        self.transport.write(refusal(status, reason, message))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.flow.resume_reading()
+        self._timer = self.loop.call_later(LINGER_S, self.transport.close)

@@ -35,6 +35,7 @@ SERVICE_ENV = {
     # per-client and global stream limits and the request rate, or they are what gets measured.
     "GHOSTSTREAM_MAX_STREAMS": "1000000",
     "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "1000000",
+    "GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT": "0",
     "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
 }
 
@@ -127,6 +128,7 @@ def servers(scenario: Scenario) -> Iterator[tuple[str, str]]:
             # One Locust machine is one client address: the service's per-client limits are off.
             "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
             "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "1000000",
+            "GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT": "0",
             "GHOSTSTREAM_MAX_STREAMS": "1000000",
         }
         if scenario.target == "mock":

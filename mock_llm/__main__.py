@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from ghoststream import http_guard
 from ghoststream.gc_tuning import tune_for_many_streams
-from ghoststream.http_guard import ConnectionGuard, HttpLimits
 from mock_llm.app import create_app
 from mock_llm.config import MockConfig
 from mock_llm.controls import CONTROLS
@@ -39,12 +39,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-concurrency", type=int, default=None, help="answer 429 beyond this many open streams"
     )
-    parser.add_argument(
-        "--max-connections-per-client",
-        type=int,
-        default=0,
-        help="close connections from one address beyond this many (0: no cap)",
-    )
+    http_guard.add_arguments(parser)
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -63,7 +58,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     quiet_dropped_connections()
-    guard = ConnectionGuard(HttpLimits(max_connections_per_client=args.max_connections_per_client))
+    guard = http_guard.ConnectionGuard(http_guard.limits_from(args))
     app = create_app(config_from(args), guard)
     tune_for_many_streams()
     uvicorn.run(

@@ -122,6 +122,10 @@ def create_app(settings: Settings | None = None, guard: ConnectionGuard | None =
 
     @api.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """Open to anyone, so with auth on it says only that the service is up; without auth
+        (a development setup) also where it relays to, never with credentials."""
+        if settings.service_api_keys:
+            return {"status": "ok"}
         return {"status": "ok", "upstream": settings.upstream_shown, "model": settings.llm_model}
 
     @api.get("/metrics", include_in_schema=False)

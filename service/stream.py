@@ -25,7 +25,7 @@ from service.chat_input import ChatInput
 from service.errors import stream_error_payload
 from service.metrics import Metrics
 from service.settings import Settings
-from service.upstream import Upstream, UpstreamFailure, finish
+from service.upstream import OpenStream, Upstream, UpstreamFailure
 
 log = logging.getLogger("ghoststream.stream")
 STREAM_HEADERS = [
@@ -83,7 +83,7 @@ class Stream:
             )
         self.timer = self.loop.call_at(self._next_deadline(), self._check_deadline)
         self.metrics.open_streams.inc()
-        response: aiohttp.ClientResponse | None = None
+        response: OpenStream | None = None
         try:
             try:
                 body = self.upstream.body(
@@ -112,7 +112,7 @@ class Stream:
             for helper in self.helpers:
                 helper.cancel()
             if response is not None:
-                finish(response)
+                response.finish()
             self._account()
 
     async def _cut_short(self) -> None:
@@ -149,7 +149,7 @@ class Stream:
         else:
             metrics.streams.labels("done").inc()
 
-    async def _relay(self, response: aiohttp.ClientResponse) -> StreamDecoder:
+    async def _relay(self, response: OpenStream) -> StreamDecoder:
         decoder = self.upstream.dialect.decoder()
         loop = self.loop
         async for raw in response.content.iter_any():

@@ -120,7 +120,7 @@ class Upstream:
     def body(self, messages: Sequence[Message], max_tokens: int | None) -> bytes:
         return orjson.dumps(self.dialect.build_request(self.model, messages, max_tokens))
 
-    async def open(self, body: bytes, request_id: str) -> aiohttp.ClientResponse:
+    async def open(self, body: bytes, request_id: str) -> OpenStream:
         """A 200 streaming response, or UpstreamFailure after bounded, Retry-After-aware retries.
 
         Only called before the client has seen a token, so a retry can never duplicate text.
@@ -129,7 +129,7 @@ class Upstream:
         while True:
             failure = await self._attempt(body, request_id)
             if isinstance(failure, aiohttp.ClientResponse):
-                return failure
+                return OpenStream(failure)
             if failure.code not in RETRYABLE or attempt >= self.retry_attempts:
                 raise failure
             wait = failure.retry_after
@@ -148,6 +148,8 @@ class Upstream:
             response = await self.session.post(
                 self.url, data=body, headers=headers, allow_redirects=False
             )
+        except aiohttp.ClientResponseError as error:  # a response head aiohttp cannot parse
+            return UpstreamFailure("upstream_malformed", detail=type(error).__name__)
         except aiohttp.ClientError as error:  # includes aiohttp's own connect timeouts
             return UpstreamFailure("upstream_unreachable", detail=type(error).__name__)
         if response.status != 200:
@@ -184,10 +186,41 @@ def session(connect_timeout_s: float, max_connections: int) -> aiohttp.ClientSes
     )
 
 
-def finish(response: aiohttp.ClientResponse) -> None:
-    """Reuse the connection if the body was read to its end; otherwise close it, which is what
-    tells the upstream to stop generating."""
-    if response.content.at_eof():
-        response.release()
-    else:
-        response.close()
+class OpenStream:
+    """A 200 streaming response being relayed.
+
+    aiohttp leaves a body whose framing breaks mid-way (an invalid chunk size) waiting forever:
+    it closes the connection but gives the body neither an end nor an error. Watching the
+    connection's close, a body that is not at its end then fails at once: `upstream_malformed`
+    for bytes aiohttp could not parse, a plain payload error (`upstream_disconnected`) else.
+    """
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self.content = response.content
+        connection = response.connection
+        self._protocol = connection.protocol if connection is not None else None
+        self._closed = self._protocol.closed if self._protocol is not None else None
+        if self._closed is not None:
+            self._closed.add_done_callback(self._on_connection_closed)
+
+    def _on_connection_closed(self, closed: asyncio.Future[None]) -> None:
+        closed.exception()  # retrieved, so it is never reported as unretrieved
+        if self.content.is_eof() or self.content.exception() is not None:
+            return
+        parse_error = self._protocol.exception() if self._protocol is not None else None
+        if isinstance(parse_error, aiohttp.http_exceptions.HttpProcessingError):
+            failure: Exception = UpstreamFailure("upstream_malformed", detail="HTTP framing")
+        else:
+            failure = aiohttp.ClientPayloadError("connection closed mid-body")
+        self.content.set_exception(failure)
+
+    def finish(self) -> None:
+        """Reuse the connection if the body was read to its end; otherwise close it, which is
+        what tells the upstream to stop generating."""
+        if self._closed is not None:
+            self._closed.remove_done_callback(self._on_connection_closed)
+        if self.content.at_eof():
+            self.response.release()
+        else:
+            self.response.close()

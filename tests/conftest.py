@@ -66,7 +66,7 @@ class ServiceServer:
         return self.log.read_text(errors="replace")
 
 
-def _service_env(mock_url: str, **settings: str) -> dict[str, str]:
+def service_env(mock_url: str, **settings: str) -> dict[str, str]:
     """All test requests come from 127.0.0.1: per-client limits are off unless a test sets them."""
     return {
         "OPENAI_BASE_URL": f"{mock_url}/v1",
@@ -74,6 +74,7 @@ def _service_env(mock_url: str, **settings: str) -> dict[str, str]:
         "LOG_LEVEL": "info",
         "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
         "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "100000",
+        "GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT": "0",
         **settings,
     }
 
@@ -84,7 +85,7 @@ def service_process(
 ) -> Iterator[ServiceServer]:
     """The service relaying the session's mock, with production defaults."""
     log = tmp_path_factory.mktemp("service") / "service.log"
-    with serve_in_process("service", env=_service_env(mock_process.url), output=log) as server:
+    with serve_in_process("service", env=service_env(mock_process.url), output=log) as server:
         yield ServiceServer(server.url, server.pid, log)
 
 
@@ -94,7 +95,7 @@ def impatient_service_process(
 ) -> Iterator[ServiceServer]:
     """The service with short timeouts and a fast heartbeat, to see them fire in a test's time."""
     log = tmp_path_factory.mktemp("impatient") / "service.log"
-    env = _service_env(
+    env = service_env(
         mock_process.url,
         GHOSTSTREAM_FIRST_TOKEN_TIMEOUT_S="1.5",
         GHOSTSTREAM_IDLE_TIMEOUT_S="0.5",

@@ -21,6 +21,9 @@ _FIELD_BREAK = re.compile(r"[\r\n]")
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 """1 MiB: far above any LLM stream's event (a Responses `response.completed` carries the whole
 answer, so it is the largest), far below what would hurt a server holding thousands of streams."""
+LINE_COST = 64
+"""What each `data` line costs on top of its bytes when an event is measured: the decoder keeps
+one string per line, so a flood of empty `data:` lines is held to the cap like one long line."""
 
 
 class EventTooLarge(ValueError):
@@ -163,7 +166,7 @@ class SSEDecoder:
         return None
 
     def _add_data(self, value: bytes) -> None:
-        self._data_size += len(value) + 1
+        self._data_size += len(value) + LINE_COST
         if self._data_size > self.max_event_bytes:
             raise EventTooLarge(f"an event is over {self.max_event_bytes} bytes")
         self._data.append(value.decode("utf-8", errors="replace"))

@@ -78,6 +78,7 @@ async def test_soak_leaves_nothing_behind(mock: MockServer, pytestconfig: pytest
         "LOG_LEVEL": "warning",
         "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
         "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "100000",
+        "GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT": "0",
     }
     with serve_in_process("service", env=env) as server:
         process = psutil.Process(server.pid)
