@@ -1,5 +1,7 @@
-"""The OpenAPI entry for `POST /v1/chat/completions`, which is plain ASGI and so invisible to
-FastAPI; the mock's other routes are documented by FastAPI itself."""
+"""The OpenAPI entries for the generation routes (`POST /v1/chat/completions`, `/v1/responses`,
+`/v1/messages`, `/v1/completions`), which are plain ASGI and so invisible to FastAPI; the mock's
+other routes are documented by FastAPI itself. The schemas are loose on purpose: the fuzzer
+should reach the parsers with wrong types too, and find only 4xx."""
 
 from __future__ import annotations
 
@@ -28,6 +30,157 @@ OPENAI_ERROR = {
 }
 
 
+ANTHROPIC_ERROR = {
+    "type": "object",
+    "required": ["type", "error"],
+    "properties": {
+        "type": {"const": "error"},
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        },
+    },
+}
+ANSWERS = {
+    "application/json": {"schema": {"type": "object"}},
+    "text/event-stream": {"schema": {"type": "string"}},
+}
+TEXT_OR_PARTS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}
+
+
+def _operation(
+    summary: str,
+    operation_id: str,
+    body: dict[str, Any],
+    error: dict[str, Any],
+    statuses: dict[str, str],
+    parameters: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    errors = {"content": {"application/json": {"schema": error}}}
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "operationId": operation_id,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {
+                "description": "The answer, or its events as Server-Sent Events.",
+                "content": ANSWERS,
+            },
+            **{status: {"description": why, **errors} for status, why in statuses.items()},
+        },
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    return {"post": operation}
+
+
+OPENAI_STATUSES = {
+    "400": "Invalid request.",
+    "401": "Wrong API key.",
+    "429": "Rate limited (fault or --max-concurrency).",
+    "500": "Injected fault `http_500`.",
+    "503": "Injected fault `http_503`.",
+}
+
+
+def responses_path() -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "role": {"type": "string", "enum": ["user", "assistant", "system", "developer"]},
+            "content": TEXT_OR_PARTS,
+        },
+    }
+    body = {
+        "type": "object",
+        "required": ["model", "input"],
+        "properties": {
+            "model": {"type": "string"},
+            "input": {"anyOf": [{"type": "string"}, {"type": "array", "items": item}]},
+            "instructions": {"type": ["string", "null"]},
+            "stream": {"type": "boolean"},
+            "max_output_tokens": {"type": "integer", "minimum": 16},
+            "tools": {"type": "array", "items": {"type": "object"}},
+            "tool_choice": {"anyOf": [{"type": "string"}, {"type": "object"}]},
+        },
+    }
+    return _operation(
+        "Create a response (streamed with `stream: true`)",
+        "create_response",
+        body,
+        OPENAI_ERROR,
+        OPENAI_STATUSES,
+    )
+
+
+def messages_path() -> dict[str, Any]:
+    message = {
+        "type": "object",
+        "required": ["role", "content"],
+        "properties": {
+            "role": {"type": "string", "enum": ["user", "assistant"]},
+            "content": TEXT_OR_PARTS,
+        },
+    }
+    body = {
+        "type": "object",
+        "required": ["model", "max_tokens", "messages"],
+        "properties": {
+            "model": {"type": "string"},
+            "max_tokens": {"type": "integer", "minimum": 1},
+            "messages": {"type": "array", "items": message, "minItems": 1},
+            "system": TEXT_OR_PARTS,
+            "stream": {"type": "boolean"},
+            "tools": {"type": "array", "items": {"type": "object"}},
+            "tool_choice": {"type": "object"},
+        },
+    }
+    version = {
+        "name": "anthropic-version",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "enum": ["2023-06-01"]},
+    }
+    statuses = {**OPENAI_STATUSES, "529": "Injected fault `http_529`."}
+    return _operation(
+        "Create a message (Anthropic; streamed with `stream: true`)",
+        "create_message",
+        body,
+        ANTHROPIC_ERROR,
+        statuses,
+        [version],
+    )
+
+
+def completions_path() -> dict[str, Any]:
+    body = {
+        "type": "object",
+        "required": ["model", "prompt"],
+        "properties": {
+            "model": {"type": "string"},
+            "prompt": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+            "stream": {"type": "boolean"},
+            "stream_options": {
+                "type": "object",
+                "properties": {"include_usage": {"type": "boolean"}},
+            },
+            "max_tokens": {"type": "integer", "minimum": 1},
+            "n": {"type": "integer", "enum": [1]},
+        },
+    }
+    return _operation(
+        "Create a legacy completion (streamed with `stream: true`)",
+        "create_completion",
+        body,
+        OPENAI_ERROR,
+        OPENAI_STATUSES,
+    )
+
+
 def chat_path() -> dict[str, Any]:
     message = {
         "type": "object",
@@ -53,28 +206,13 @@ def chat_path() -> dict[str, Any]:
             "n": {"type": "integer", "enum": [1]},
         },
     }
-    errors = {"content": {"application/json": {"schema": OPENAI_ERROR}}}
-    return {
-        "post": {
-            "summary": "Create a chat completion (streamed with `stream: true`)",
-            "operationId": "create_chat_completion",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-            "responses": {
-                "200": {
-                    "description": "A `chat.completion`, or its chunks as Server-Sent Events.",
-                    "content": {
-                        "application/json": {"schema": {"type": "object"}},
-                        "text/event-stream": {"schema": {"type": "string"}},
-                    },
-                },
-                "400": {"description": "Invalid request.", **errors},
-                "401": {"description": "Wrong API key.", **errors},
-                "429": {"description": "Rate limited (fault or --max-concurrency).", **errors},
-                "500": {"description": "Injected fault `http_500`.", **errors},
-                "503": {"description": "Injected fault `http_503`.", **errors},
-            },
-        }
-    }
+    return _operation(
+        "Create a chat completion (streamed with `stream: true`)",
+        "create_chat_completion",
+        body,
+        OPENAI_ERROR,
+        OPENAI_STATUSES,
+    )
 
 
 def install(api: FastAPI) -> None:
@@ -83,7 +221,13 @@ def install(api: FastAPI) -> None:
             schema = get_openapi(
                 title=api.title, version=api.version, summary=api.summary, routes=api.routes
             )
-            schema["paths"] = {"/v1/chat/completions": chat_path(), **schema["paths"]}
+            schema["paths"] = {
+                "/v1/chat/completions": chat_path(),
+                "/v1/responses": responses_path(),
+                "/v1/messages": messages_path(),
+                "/v1/completions": completions_path(),
+                **schema["paths"],
+            }
             api.openapi_schema = schema
         return api.openapi_schema
 

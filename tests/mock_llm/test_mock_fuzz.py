@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from ghoststream.harness.servers import RunningProcess, serve_in_process
+from ghoststream.protocols import DIALECTS
 from tests.fuzzing import fuzz
 
 
@@ -22,6 +23,10 @@ def fuzzed_mock() -> Iterator[RunningProcess]:
         yield mock
 
 
+ROUTES = [d.path for d in DIALECTS.values()]
+
+
 def test_no_input_breaks_the_mock(fuzzed_mock: RunningProcess) -> None:
     seen = fuzz(f"{fuzzed_mock.url}/openapi.json")
-    assert {"POST /v1/chat/completions", "GET /v1/models", "GET /mock/requests"} <= set(seen)
+    routes = {f"POST {path}" for path in ROUTES}
+    assert routes | {"GET /v1/models", "GET /mock/requests"} <= set(seen)
