@@ -12,7 +12,6 @@ Requests need `anthropic-version` (400 without, as the API answers) and a key in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -164,9 +163,7 @@ class MessageEventWriter(StreamWriter):
         return frames + _event("message_stop", {})
 
     def error_event(self, message: str) -> bytes:
-        """As the API words an error event: JSON with spaces after its separators."""
-        body = {"type": "error", "error": {"type": "api_error", "message": message}}
-        return b"event: error\ndata: %s\n\n" % json.dumps(body).encode()
+        return _event("error", {"error": {"type": "api_error", "message": message}})
 
     def malformed(self) -> bytes:
         """An event cut short inside its JSON, as a broken proxy would pass it on."""
