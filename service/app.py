@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, guard: ConnectionGuard | None =
                 settings.llm_model,
                 settings.retry_attempts,
                 settings.retry_max_wait_s,
+                settings.max_tokens_limit,
             )
             tune_for_many_streams()
             yield

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from ghoststream.protocols import dialect
 from ghoststream.protocols.dialect import Message
 from service.errors import input_error
 from service.settings import Settings
@@ -44,9 +45,11 @@ def _max_tokens(value: Any, settings: Settings) -> int | None:
         return None
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
         value = int(value)
-    limit = settings.max_tokens_limit
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
-        raise input_error("invalid_max_tokens", f"max_tokens must be an integer from 1 to {limit}.")
+    low, high = dialect(settings.llm_api).min_max_tokens, settings.max_tokens_limit
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise input_error(
+            "invalid_max_tokens", f"max_tokens must be an integer from {low} to {high}."
+        )
     return value
 
 

@@ -1,8 +1,10 @@
 """Configuration from the environment (pydantic-settings).
 
-The upstream is named the way the openai SDK names it (`OPENAI_API_KEY`, `OPENAI_BASE_URL`),
-plus `LLM_MODEL` and `LOG_LEVEL`; the service's own knobs are `GHOSTSTREAM_*`. With neither
-`OPENAI_API_KEY` nor `OPENAI_BASE_URL` set, the service runs on the embedded mock.
+`LLM_API` picks the upstream's dialect (`chat`, `responses`, `anthropic`); the upstream is named
+the way that API's SDK names it (`OPENAI_API_KEY` / `OPENAI_BASE_URL`, or `ANTHROPIC_API_KEY` /
+`ANTHROPIC_BASE_URL`), plus `LLM_MODEL` and `LOG_LEVEL`; the service's own knobs are
+`GHOSTSTREAM_*`. With neither the key nor the base URL of the chosen API set, the service runs on
+the embedded mock, in that dialect.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from ghoststream.protocols import dialect
 from service.personas import DEFAULT_PERSONAS, Persona
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+DEFAULT_MODELS = {
+    "chat": "gpt-4o-mini",
+    "responses": "gpt-4o-mini",
+    "anthropic": "claude-haiku-4-5",
+}
 
 
 class Settings(BaseSettings):
@@ -30,8 +38,16 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL")
     )
-    llm_api: Literal["chat"] = Field(default="chat", validation_alias=AliasChoices("LLM_API"))
-    llm_model: str = Field(default="gpt-4o-mini", validation_alias=AliasChoices("LLM_MODEL"))
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY")
+    )
+    anthropic_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL")
+    )
+    llm_api: Literal["chat", "responses", "anthropic"] = Field(
+        default="chat", validation_alias=AliasChoices("LLM_API")
+    )
+    llm_model_set: str | None = Field(default=None, validation_alias=AliasChoices("LLM_MODEL"))
     log_level: str = Field(default="info", validation_alias=AliasChoices("LOG_LEVEL"))
     log_format: Literal["json", "text"] = "json"
 
@@ -88,29 +104,58 @@ class Settings(BaseSettings):
             raise ValueError(f"default persona {self.default_persona!r} is not among the personas")
         return self
 
-    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @field_validator(
+        "openai_api_key",
+        "openai_base_url",
+        "anthropic_api_key",
+        "anthropic_base_url",
+        "llm_model_set",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`OPENAI_API_KEY=` (set but empty) means "not set", as it does for the openai SDK."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @property
+    def llm_model(self) -> str:
+        return self.llm_model_set or DEFAULT_MODELS[self.llm_api]
+
+    @property
+    def _anthropic(self) -> bool:
+        return self.llm_api == "anthropic"
+
+    @property
+    def _key(self) -> SecretStr | None:
+        return self.anthropic_api_key if self._anthropic else self.openai_api_key
+
+    @property
+    def _base_url(self) -> str | None:
+        return self.anthropic_base_url if self._anthropic else self.openai_base_url
+
+    @property
     def uses_embedded_mock(self) -> bool:
-        return self.openai_api_key is None and self.openai_base_url is None
+        return self._key is None and self._base_url is None
 
     @property
     def upstream_base_url(self) -> str:
-        return (self.openai_base_url or OPENAI_BASE_URL).rstrip("/")
+        """As the API's SDK takes it: OpenAI's ends in `/v1`, Anthropic's does not."""
+        default = ANTHROPIC_BASE_URL if self._anthropic else OPENAI_BASE_URL
+        return (self._base_url or default).rstrip("/")
 
     @property
     def upstream_key(self) -> str | None:
-        return None if self.openai_api_key is None else self.openai_api_key.get_secret_value()
+        return None if self._key is None else self._key.get_secret_value()
 
     def upstream_url(self, mock_root: str | None = None) -> str:
-        """Where streams are opened: the dialect's route under the configured base URL (an
-        OpenAI base URL ends in `/v1`), or under the embedded mock's root."""
-        base = f"{mock_root}/v1" if mock_root is not None else self.upstream_base_url
-        return base + dialect(self.llm_api).path.removeprefix("/v1")
+        """Where streams are opened: the dialect's route under the configured base URL, or under
+        the embedded mock's root."""
+        path = dialect(self.llm_api).path
+        if mock_root is not None:
+            return mock_root + path
+        if self._anthropic:
+            return self.upstream_base_url + path
+        return self.upstream_base_url + path.removeprefix("/v1")
 
     def http_limits(self) -> HttpLimits:
         return HttpLimits(

@@ -101,8 +101,10 @@ class Upstream:
         model: str,
         retry_attempts: int,
         retry_max_wait_s: float,
+        max_tokens_limit: int = 4096,
     ) -> None:
         self.session = session
+        self.max_tokens_limit = max_tokens_limit
         self.dialect = dialect
         self.url = url
         self.model = model
@@ -118,6 +120,9 @@ class Upstream:
             self.headers.update(dialect.auth_headers(key))
 
     def body(self, messages: Sequence[Message], max_tokens: int | None) -> bytes:
+        """The request; an API that requires an output cap gets the service's ceiling."""
+        if max_tokens is None and self.dialect.max_tokens_required:
+            max_tokens = self.max_tokens_limit
         return orjson.dumps(self.dialect.build_request(self.model, messages, max_tokens))
 
     async def open(self, body: bytes, request_id: str) -> OpenStream:

@@ -66,37 +66,58 @@ class ServiceServer:
         return self.log.read_text(errors="replace")
 
 
-def service_env(mock_url: str, **settings: str) -> dict[str, str]:
+UPSTREAM_APIS = ("chat", "responses", "anthropic")
+"""The dialects the service can relay; the protocol, error, cancellation and input suites run
+against each (`pytestmark = upstream_apis`)."""
+upstream_apis = pytest.mark.parametrize(
+    "upstream_api", UPSTREAM_APIS, indirect=True, scope="session"
+)
+
+
+def service_env(mock_url: str, api: str = "chat", **settings: str) -> dict[str, str]:
     """All test requests come from 127.0.0.1: per-client limits are off unless a test sets them."""
     return {
+        "LLM_API": api,
         "OPENAI_BASE_URL": f"{mock_url}/v1",
         "OPENAI_API_KEY": FAKE_KEY,
+        "ANTHROPIC_BASE_URL": mock_url,
+        "ANTHROPIC_API_KEY": FAKE_KEY,
         "LOG_LEVEL": "info",
         "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
         "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "100000",
         "GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT": "0",
+        # Above every stream a test asks for, so Anthropic's required cap cuts none of them.
+        "GHOSTSTREAM_MAX_TOKENS_LIMIT": "2000000",
         **settings,
     }
 
 
 @pytest.fixture(scope="session")
+def upstream_api(request: pytest.FixtureRequest) -> str:
+    """The dialect the service speaks to the mock: `chat`, unless a module parametrises it."""
+    return str(getattr(request, "param", "chat"))
+
+
+@pytest.fixture(scope="session")
 def service_process(
-    mock_process: RunningProcess, tmp_path_factory: pytest.TempPathFactory
+    mock_process: RunningProcess, upstream_api: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceServer]:
     """The service relaying the session's mock, with production defaults."""
     log = tmp_path_factory.mktemp("service") / "service.log"
-    with serve_in_process("service", env=service_env(mock_process.url), output=log) as server:
+    env = service_env(mock_process.url, upstream_api)
+    with serve_in_process("service", env=env, output=log) as server:
         yield ServiceServer(server.url, server.pid, log)
 
 
 @pytest.fixture(scope="session")
 def impatient_service_process(
-    mock_process: RunningProcess, tmp_path_factory: pytest.TempPathFactory
+    mock_process: RunningProcess, upstream_api: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceServer]:
     """The service with short timeouts and a fast heartbeat, to see them fire in a test's time."""
     log = tmp_path_factory.mktemp("impatient") / "service.log"
     env = service_env(
         mock_process.url,
+        upstream_api,
         GHOSTSTREAM_FIRST_TOKEN_TIMEOUT_S="1.5",
         GHOSTSTREAM_IDLE_TIMEOUT_S="0.5",
         GHOSTSTREAM_HEARTBEAT_S="0.2",

@@ -301,6 +301,7 @@ def _tools(body: Mapping[str, Any]) -> tuple[tuple[Tool, ...], str | None]:
 class AnthropicDialect(Dialect):
     name: ClassVar[str] = "anthropic"
     path: ClassVar[str] = "/v1/messages"
+    max_tokens_required: ClassVar[bool] = True
     id_prefix: ClassVar[str] = "msg_01"
 
     def new_id(self) -> str:

@@ -139,6 +139,10 @@ class Dialect:
     path: ClassVar[str]
     """The route, e.g. `/v1/chat/completions`, under the API's root."""
     id_prefix: ClassVar[str]
+    min_max_tokens: ClassVar[int] = 1
+    """The smallest output cap the API accepts."""
+    max_tokens_required: ClassVar[bool] = False
+    """Whether a request must name its output cap (Anthropic's must)."""
 
     # Clients
     def build_request(

@@ -445,6 +445,7 @@ def _echo(body: Mapping[str, Any]) -> dict[str, Any]:
 class ResponsesDialect(Dialect):
     name: ClassVar[str] = "responses"
     path: ClassVar[str] = "/v1/responses"
+    min_max_tokens: ClassVar[int] = MIN_OUTPUT_TOKENS
     id_prefix: ClassVar[str] = "resp_"
 
     def new_id(self) -> str:

@@ -21,7 +21,12 @@ if TYPE_CHECKING:
     from tests.browser.conftest import PageUnderTest
     from tests.conftest import MockServer
 
-pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.asyncio(loop_scope="session"),
+    # The page is the same whichever API the service relays; Responses is the newest.
+    pytest.mark.parametrize("upstream_api", ["chat", "responses"], indirect=True, scope="session"),
+]
 
 # Resolves once the answer has grown past `min` characters, or the stream has ended: the caller
 # asserts which, so a stream that ends too soon fails at once instead of at a timeout.

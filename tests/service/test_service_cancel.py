@@ -14,7 +14,9 @@ import pytest
 from ghoststream.harness.backpressure import close, open_unread_stream, wait_until_backpressured
 from ghoststream.harness.client import timed_stream
 from mock_llm.directive import directive
-from tests.conftest import MockServer, ServiceServer
+from tests.conftest import MockServer, ServiceServer, upstream_apis
+
+pytestmark = upstream_apis
 
 CANCEL_WITHIN_S = 0.100
 

@@ -17,7 +17,9 @@ from ghoststream.harness.servers import listening_socket, serve_in_process
 from ghoststream.protocols.sse import ServerSentEvent, decode_all
 from mock_llm.directive import directive
 from service.errors import STREAM_ERRORS
-from tests.conftest import FAKE_KEY, MockServer, ServiceServer
+from tests.conftest import FAKE_KEY, MockServer, ServiceServer, service_env, upstream_apis
+
+pytestmark = upstream_apis
 
 UPSTREAM_WORDING = (b"Rate limit reached", b"Sorry about that", b"overloaded", b"chat.compl")
 
@@ -129,22 +131,18 @@ def keyed_mock() -> Iterator[str]:
         yield server.url
 
 
-async def test_rejected_key_is_upstream_auth(keyed_mock: str) -> None:
-    env = {"OPENAI_BASE_URL": f"{keyed_mock}/v1", "OPENAI_API_KEY": FAKE_KEY}
+async def test_rejected_key_is_upstream_auth(keyed_mock: str, upstream_api: str) -> None:
+    env = service_env(keyed_mock, upstream_api)
     with serve_in_process("service", env=env) as service:
         _, body = await stream_bytes(service.url, "Hello?")
     assert_one_error(body, "upstream_auth")
 
 
-async def test_unreachable_upstream_is_upstream_unreachable() -> None:
+async def test_unreachable_upstream_is_upstream_unreachable(upstream_api: str) -> None:
     closed = listening_socket()
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now: connections are refused
-    env = {
-        "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
-        "OPENAI_API_KEY": FAKE_KEY,
-        "GHOSTSTREAM_RETRY_ATTEMPTS": "1",
-    }
+    env = service_env(f"http://127.0.0.1:{port}", upstream_api, GHOSTSTREAM_RETRY_ATTEMPTS="1")
     with serve_in_process("service", env=env) as service:
         _, body = await stream_bytes(service.url, "Hello?")
     assert_one_error(body, "upstream_unreachable")

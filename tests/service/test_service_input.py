@@ -8,7 +8,9 @@ import httpx
 import pytest
 
 from service.errors import INPUT_ERRORS
-from tests.conftest import MockServer, ServiceServer
+from tests.conftest import MockServer, ServiceServer, upstream_apis
+
+pytestmark = upstream_apis
 
 HI = [{"role": "user", "content": "Hi"}]
 
@@ -54,7 +56,7 @@ CASES: dict[str, tuple[str, str, dict[str, Any], str]] = {
         "POST", "/api/chat", {"json": {"messages": HI, "max_tokens": 0}}, "invalid_max_tokens"
     ),
     "max_tokens over the ceiling": (
-        "POST", "/api/chat", {"json": {"messages": HI, "max_tokens": 10**6}}, "invalid_max_tokens"
+        "POST", "/api/chat", {"json": {"messages": HI, "max_tokens": 10**8}}, "invalid_max_tokens"
     ),
     "max_tokens a boolean": (
         "POST", "/api/chat", {"json": {"messages": HI, "max_tokens": True}}, "invalid_max_tokens"
@@ -93,3 +95,19 @@ async def test_bad_input_is_refused_before_streaming(
     assert error["code"] == code
     assert error["message"]
     assert await mock.evidence.requests(wait_until_closed=0) == []  # the model was never asked
+
+
+async def test_an_output_cap_below_the_apis_minimum_is_refused_before_streaming(
+    service: ServiceServer, mock: MockServer, upstream_api: str
+) -> None:
+    """The Responses API refuses `max_output_tokens` under 16 with a 400 of its own; the service
+    says so to the client itself instead of relaying `upstream_rejected`."""
+    async with httpx.AsyncClient(base_url=service.url) as client:
+        response = await client.post("/api/chat", json={"messages": HI, "max_tokens": 15})
+    if upstream_api == "responses":
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_max_tokens"
+        assert "from 16 to" in response.json()["error"]["message"]
+        assert await mock.evidence.requests(wait_until_closed=0) == []
+    else:
+        assert response.status_code == 200

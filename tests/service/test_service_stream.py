@@ -11,7 +11,9 @@ from ghoststream.harness.client import chat_body, timed_stream
 from ghoststream.harness.records import StreamRecord
 from ghoststream.protocols.sse import decode_all
 from mock_llm.directive import directive
-from tests.conftest import MockServer, ServiceServer
+from tests.conftest import MockServer, ServiceServer, upstream_apis
+
+pytestmark = upstream_apis
 
 
 async def ask(service: ServiceServer, prompt: str, **options: object) -> StreamRecord:
@@ -98,16 +100,19 @@ async def test_stream_headers_forbid_buffering_and_compression(service: ServiceS
 async def test_done_reports_usage_timing_and_length_cut(
     service: ServiceServer, mock: MockServer
 ) -> None:
-    record = await chat(service, directive(ttft_ms=0, itl_ms=0, tokens=30) + " Long.", max_tokens=7)
+    # 16: the smallest cap every dialect accepts (the Responses API's minimum).
+    record = await chat(
+        service, directive(ttft_ms=0, itl_ms=0, tokens=30) + " Long.", max_tokens=16
+    )
     assert record.ok
     done = record.terminal_data
     assert done is not None
     assert done["finish_reason"] == "length"
-    assert done["tokens"] == record.tokens == 7
-    assert done["usage"]["completion_tokens"] == 7
+    assert done["tokens"] == record.tokens == 16
+    assert done["usage"]["completion_tokens"] == 16
     assert done["duration_ms"] >= done["ttft_ms"] >= 0
     seen = await mock.evidence.only_request()
-    assert (seen["outcome"], seen["tokens_sent"]) == ("completed", 7)
+    assert (seen["outcome"], seen["tokens_sent"]) == ("completed", 16)
     assert seen["request_id"] == done["request_id"]
 
 
