@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,11 +76,25 @@ def _relay_env(mock: Endpoint) -> dict[str, str]:
     return {"OPENAI_BASE_URL": f"{mock.base_url}/v1", "OPENAI_API_KEY": FAKE_KEY}
 
 
-@pytest.fixture(scope="session")
-def service(mock: Endpoint) -> Iterator[Endpoint]:
-    env = {**_relay_env(mock), "LOG_LEVEL": "warning", **UNLIMITED}
+@contextmanager
+def serve_service(mock: Endpoint, api: str = "chat") -> Iterator[Endpoint]:
+    """The service relaying the benchmarks' mock in the upstream dialect `api`."""
+    env = {
+        **_relay_env(mock),
+        "ANTHROPIC_BASE_URL": mock.base_url,
+        "ANTHROPIC_API_KEY": FAKE_KEY,
+        "LLM_API": api,
+        "LOG_LEVEL": "warning",
+        **UNLIMITED,
+    }
     with serve_in_process("service", [], env=env) as server:
         yield Endpoint("service", server.url, server.pid)
+
+
+@pytest.fixture(scope="session")
+def service(mock: Endpoint) -> Iterator[Endpoint]:
+    with serve_service(mock) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")

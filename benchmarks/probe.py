@@ -14,9 +14,10 @@ import os
 from dataclasses import asdict
 
 from benchmarks.load import run_streams
-from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.client import api_request, timed_stream
 from ghoststream.harness.records import StreamRecord
 from ghoststream.harness.stats import Summary, summarize
+from ghoststream.protocols import DIALECTS
 
 
 async def probe(
@@ -27,14 +28,14 @@ async def probe(
     streams: int,
     concurrency: int,
     max_tokens: int | None = None,
+    api: str = "chat",
 ) -> tuple[Summary, list[StreamRecord]]:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    extra = {"max_tokens": max_tokens} if max_tokens else {}
-    url = base_url.rstrip("/") + "/chat/completions"
+    request = api_request(api, base_url, prompt, model, api_key, max_tokens)
 
     async def one(_i: int) -> StreamRecord:
-        body = openai_body(prompt, model, **extra)
-        return await timed_stream(url, body, dialect="chat", headers=headers)
+        return await timed_stream(
+            request.url, request.body, dialect=request.dialect, headers=request.headers
+        )
 
     records = await run_streams(one, streams, concurrency, "probe")
     return summarize(records), records
@@ -56,32 +57,39 @@ def format_summary(summary: Summary) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Latency probe for OpenAI-compatible APIs.")
-    parser.add_argument("--base-url", required=True, help="e.g. https://api.openai.com/v1")
-    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"))
+    parser = argparse.ArgumentParser(description="Latency probe for LLM streaming APIs.")
+    parser.add_argument("--api", choices=sorted(DIALECTS), default="chat", help="the API's dialect")
+    parser.add_argument(
+        "--base-url",
+        required=True,
+        help="as the API's SDK takes it: https://api.openai.com/v1, https://api.anthropic.com",
+    )
+    parser.add_argument("--api-key", default=None, help="default: OPENAI_ or ANTHROPIC_API_KEY")
     parser.add_argument("--model", default="gpt-4o-mini")
     parser.add_argument("--prompt", default="Write three sentences about rivers.")
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=None)
     args = parser.parse_args()
+    key_variable = "ANTHROPIC_API_KEY" if args.api == "anthropic" else "OPENAI_API_KEY"
     summary, records = asyncio.run(
         probe(
             args.base_url,
-            args.api_key,
+            args.api_key or os.environ.get(key_variable),
             args.model,
             args.prompt,
             args.streams,
             args.concurrency,
             args.max_tokens,
+            args.api,
         )
     )
     print(format_summary(summary))
-    for record in records:
-        if not record.ok:
-            print(
-                f"failed: status {record.status} {record.transport_error or record.terminal_data}"
-            )
+    failed = [record for record in records if not record.ok]
+    for record in failed:
+        print(f"failed: status {record.status} {record.transport_error or record.terminal_data}")
+    if failed or not summary.output_tokens:
+        raise SystemExit(1)  # a run that streamed nothing is a failure, not a table of NaNs
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from benchmarks.conftest import serve_service
 from benchmarks.endpoints import Endpoint
 from benchmarks.load import CpuMeter, run_streams
 from benchmarks.report import Report
@@ -59,3 +61,38 @@ def test_cpu_per_relayed_token(
     report.add(
         label, "mock tokens per CPU-second", mock_rate, "tok/s", ">= 40,000", mock_rate >= 40_000
     )
+
+
+UPSTREAM_APIS = ("chat", "responses", "anthropic")
+
+
+def test_cpu_per_relayed_token_by_upstream_api(
+    benchmark: BenchmarkFixture, mock: Endpoint, report: Report, quick: bool
+) -> None:
+    """The same load through a service per upstream dialect, in alternating rounds: what each
+    dialect's decoding costs the relay (Responses and Anthropic send more events per token)."""
+    streams, tokens = (20, 10) if quick else (200, 50)
+    rounds = 1 if quick else 3
+    prompt = directive(ttft_ms=50, itl_ms=20, tokens=tokens) + " Tell me a story."
+
+    def run() -> dict[str, float]:
+        spent = dict.fromkeys(UPSTREAM_APIS, 0.0)
+        relayed = dict.fromkeys(UPSTREAM_APIS, 0)
+        with contextlib.ExitStack() as stack:
+            services = {api: stack.enter_context(serve_service(mock, api)) for api in UPSTREAM_APIS}
+            for _ in range(rounds):
+                for api, service in services.items():
+                    meter = CpuMeter({api: service.pid or 0})
+                    relayed[api] += asyncio.run(_measure(service, meter, prompt, streams))
+                    assert meter.spent is not None
+                    spent[api] += meter.spent[api]
+        return {api: spent[api] / relayed[api] * 1e6 for api in UPSTREAM_APIS}
+
+    us = benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info.update(us_per_token=us)
+    label = f"CPU per relayed token by upstream API ({streams}x{tokens}, {rounds} rounds)"
+    for api in UPSTREAM_APIS:
+        report.add(label, f"service <- {api}", us[api], "µs/token")
+    for api in UPSTREAM_APIS[1:]:
+        ratio = us[api] / us["chat"] if us["chat"] else float("nan")
+        report.add(label, f"{api} / chat", ratio, "x")

@@ -61,6 +61,12 @@ def add_options(parser: LocustArgumentParser) -> None:
     )
     group.add_argument("--records", default="", help="write one JSON line per stream here")
     group.add_argument("--mock-url", default="", help="the mock's base URL (evidence, DirectUser)")
+    group.add_argument(
+        "--api",
+        default="chat",
+        choices=["chat", "responses", "anthropic", "completions"],
+        help="DirectUser's dialect: the mock's route it streams from",
+    )
     parser.add_argument(  # on the parser itself: only it knows is_secret (masked in the UI)
         "--api-key", default="", is_secret=True, help="the service's key (SERVICE_API_KEYS), if on"
     )

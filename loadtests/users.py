@@ -20,8 +20,9 @@ import gevent
 from gevent import GreenletExit
 from locust import User, constant
 
-from ghoststream.harness.client import chat_body, openai_body
+from ghoststream.harness.client import api_request, chat_body
 from ghoststream.harness.records import StreamRecord
+from ghoststream.protocols import DIALECTS
 from loadtests import hooks
 from loadtests.collector import COLLECTOR
 from loadtests.outcome import Expectation, failure, line, median_gap_ms
@@ -42,7 +43,7 @@ class StreamUser(User):
     scenario = "stream"
     route = "chat"
     """`chat` POST /api/chat, `ask` GET /ask-ai (both the service's SSE), `openai` the mock's own
-    POST /v1/chat/completions, `raw` GET /ask-ai of the naive relay (undelimited text)."""
+    API in the dialect `--api`, `raw` GET /ask-ai of the naive relay (undelimited text)."""
     wait_time = constant(0)
 
     def opt(self, name: str, default: Any) -> Any:
@@ -95,9 +96,11 @@ class StreamUser(User):
             body = json.dumps(chat_body(prompt)).encode()
             return StreamRequest(f"{base}/api/chat", "POST", body=body, **common)
         if self.route == "openai":
-            body = json.dumps(openai_body(prompt)).encode()
-            url = f"{base}/v1/chat/completions"
-            return StreamRequest(url, "POST", body=body, dialect="chat", **common)
+            name = str(self.opt("api", "chat"))
+            api = api_request(name, DIALECTS[name].base_url(base), prompt)
+            common["headers"] = {**common["headers"], **api.headers}
+            body = json.dumps(api.body).encode()
+            return StreamRequest(api.url, "POST", body=body, dialect=api.dialect, **common)
         dialect = "raw" if self.route == "raw" else "ghoststream"
         params = {"prompt": prompt}
         return StreamRequest(f"{base}/ask-ai", "GET", params=params, dialect=dialect, **common)

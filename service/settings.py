@@ -150,12 +150,8 @@ class Settings(BaseSettings):
     def upstream_url(self, mock_root: str | None = None) -> str:
         """Where streams are opened: the dialect's route under the configured base URL, or under
         the embedded mock's root."""
-        path = dialect(self.llm_api).path
-        if mock_root is not None:
-            return mock_root + path
-        if self._anthropic:
-            return self.upstream_base_url + path
-        return self.upstream_base_url + path.removeprefix("/v1")
+        api = dialect(self.llm_api)
+        return mock_root + api.path if mock_root is not None else api.url(self.upstream_base_url)
 
     def http_limits(self) -> HttpLimits:
         return HttpLimits(

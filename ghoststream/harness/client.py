@@ -15,6 +15,7 @@ import json
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -22,6 +23,7 @@ import httptools
 
 from ghoststream.harness.records import StreamRecord, StreamRecorder
 from ghoststream.harness.response import ResponseReader
+from ghoststream.protocols import dialect
 
 Clock = Callable[[], float]
 
@@ -36,6 +38,32 @@ def chat_body(
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     return body
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """A streamed request in one LLM API's dialect: where it goes, its body and headers."""
+
+    url: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    dialect: str
+
+
+def api_request(
+    api: str,
+    base_url: str,
+    prompt: str,
+    model: str = "gpt-4o-mini",
+    key: str | None = None,
+    max_tokens: int | None = None,
+) -> ApiRequest:
+    """One user prompt as `api` (`chat`, `responses`, `anthropic`, `completions`) asks it, at
+    `base_url` as that API's SDK takes it (OpenAI's ends in `/v1`, Anthropic's does not)."""
+    speaks = dialect(api)
+    headers = {**speaks.extra_headers(), **(speaks.auth_headers(key) if key else {})}
+    body = speaks.build_request(model, [("user", prompt)], max_tokens)
+    return ApiRequest(speaks.url(base_url), body, headers, api)
 
 
 def openai_body(prompt: str, model: str = "gpt-4o-mini", **extra: Any) -> dict[str, Any]:

@@ -310,6 +310,13 @@ class AnthropicDialect(Dialect):
     def new_call_id(self) -> str:
         return random_id("toolu_01", 22)
 
+    def url(self, base_url: str) -> str:
+        """Anthropic's base URL is the API's root, without `/v1`."""
+        return base_url.rstrip("/") + self.path
+
+    def base_url(self, root: str) -> str:
+        return root.rstrip("/")
+
     def build_request(
         self, model: str, messages: Sequence[Message], max_tokens: int | None = None
     ) -> dict[str, Any]:

@@ -145,6 +145,14 @@ class Dialect:
     """Whether a request must name its output cap (Anthropic's must)."""
 
     # Clients
+    def url(self, base_url: str) -> str:
+        """The route under a base URL as this API's SDK takes it: OpenAI's ends in `/v1`."""
+        return base_url.rstrip("/") + self.path.removeprefix("/v1")
+
+    def base_url(self, root: str) -> str:
+        """The base URL this API's SDK takes for a server at `root`."""
+        return root.rstrip("/") + "/v1"
+
     def build_request(
         self, model: str, messages: Sequence[Message], max_tokens: int | None = None
     ) -> dict[str, Any]:

@@ -8,6 +8,7 @@ openai` in any directory, then point `NODE_PATH` at its `node_modules`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,14 +21,17 @@ SCRIPT = Path(__file__).with_name("sdk_node.cjs")
 
 
 def _node() -> str:
+    """node, with openai-node where it finds it; CI (GHOSTSTREAM_REQUIRE_NODE=1) must have both."""
+    missing = pytest.fail if os.environ.get("GHOSTSTREAM_REQUIRE_NODE") == "1" else pytest.skip
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        missing("node is not installed")
+        raise AssertionError  # unreachable: both outcomes raise
     found = subprocess.run(
         [node, "-e", "require.resolve('openai')"], capture_output=True, timeout=30, check=False
     )
     if found.returncode != 0:
-        pytest.skip("openai-node is not installed (npm install openai; NODE_PATH=.../node_modules)")
+        missing("openai-node is not installed (npm install openai; NODE_PATH=.../node_modules)")
     return node
 
 
