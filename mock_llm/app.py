@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ghoststream.asgi import Receive, Scope, Send
 from ghoststream.http_guard import ConnectionGuard
 from ghoststream.protocols import DIALECTS, openai_errors
-from mock_llm import metrics, openapi, scenarios
+from mock_llm import faults, metrics, openapi, scenarios
 from mock_llm.config import MockConfig
 from mock_llm.ledger import Ledger
 from mock_llm.streaming import Generation
@@ -51,7 +51,8 @@ def create_app(config: MockConfig | None = None, guard: ConnectionGuard | None =
     config = config or MockConfig()
     known = scenarios.load(config.scenarios_path) if config.scenarios_path else []
     ledger = Ledger(config.history)
-    routes = {d.path: Generation(d, config, ledger, known) for d in DIALECTS.values()}
+    tally = faults.FaultTally()
+    routes = {d.path: Generation(d, config, ledger, known, tally) for d in DIALECTS.values()}
     api = FastAPI(
         title="ghoststream mock LLM",
         summary="A mock LLM API (OpenAI, Anthropic) that streams on a deterministic schedule.",
@@ -104,6 +105,7 @@ def create_app(config: MockConfig | None = None, guard: ConnectionGuard | None =
     async def reset() -> dict[str, bool]:
         """Forget finished streams and zero the counters."""
         ledger.reset()
+        tally.clear()
         return {"reset": True}
 
     metrics_registry = metrics.registry_for(ledger)

@@ -43,6 +43,9 @@ class StreamPlan:
     mode: Mode = "prose"
     fault: str | None = None
     fault_after: int = 0
+    fault_times: int | None = None
+    """None: every time."""
+    fault_rate: float = 1.0
     retry_after_ms: int = 1000
     tool_call: str | None = None
     scenario: str | None = None

@@ -80,6 +80,13 @@ CONTROLS: dict[str, Control] = {
         Control("mode", "choice", "where the text comes from", choices=MODES),
         Control("fault", "choice", "a fault to inject", choices=tuple(FAULTS)),
         Control("fault_after", "integer", "tokens sent before a midstream fault", 1_000_000),
+        Control(
+            "fault_times",
+            "integer",
+            "only the first N identical requests get the fault; later ones succeed",
+            1_000_000,
+        ),
+        Control("fault_rate", "number", "the share of requests that get the fault (seeded)", 1.0),
         Control("retry_after_ms", "integer", "the wait an `http_429` asks for", HOUR_MS),
         Control("scenario", "text", "use this scenario by name, whatever the prompt"),
         Control("tool_call", "text", "call this tool (or `auto`: the first offered)"),

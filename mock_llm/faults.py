@@ -11,8 +11,10 @@ back for the TTFT. The bytes of each dialect's error event live with the dialect
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ghoststream.asgi import Send, send_json
@@ -85,6 +87,38 @@ FAULTS: dict[str, Fault] = {
         ),
     )
 }
+
+
+@dataclass
+class FaultTally:
+    """How often each request has asked for its fault, so that a fault can strike only the first
+    `fault_times` identical requests (a client's retries then succeed, as against a real
+    provider that fails a few times) or a seeded share `fault_rate` of them (load runs).
+
+    Identical means the same route and body bytes: an SDK's retry sends both unchanged."""
+
+    capacity: int = 10_000
+    seen: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
+
+    def strikes(self, request_key: bytes, times: int | None, rate: float, seed: int) -> bool:
+        occurrence = self.seen.pop(request_key, 0)
+        self.seen[request_key] = occurrence + 1
+        if len(self.seen) > self.capacity:
+            self.seen.popitem(last=False)
+        if times is not None and occurrence >= times:
+            return False
+        if rate >= 1:
+            return True
+        material = b"%d:%d:" % (seed, occurrence) + request_key
+        draw = int.from_bytes(hashlib.sha256(material).digest()[:8], "big") / 2**64
+        return draw < rate
+
+    def clear(self) -> None:
+        self.seen.clear()
+
+
+def request_key(path: str, body: bytes) -> bytes:
+    return hashlib.sha256(path.encode() + b"\0" + body).digest()
 
 
 def is_http(fault: str | None) -> bool:

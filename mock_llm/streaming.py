@@ -11,6 +11,7 @@ in the middle of a long TTFT, a stall, or a send blocked on a client that stoppe
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import random
 import secrets
@@ -48,8 +49,14 @@ class Generation:
     """The ASGI app behind one dialect's generation route."""
 
     def __init__(
-        self, dialect: Dialect, config: MockConfig, ledger: Ledger, scenarios: list[Scenario]
+        self,
+        dialect: Dialect,
+        config: MockConfig,
+        ledger: Ledger,
+        scenarios: list[Scenario],
+        fault_tally: faults.FaultTally,
     ) -> None:
+        self.fault_tally = fault_tally
         self.dialect = dialect
         self.config = config
         self.ledger = ledger
@@ -71,6 +78,13 @@ class Generation:
                 return
             request = dialect.parse_request(raw, headers)
             stream_plan, _ = plan(self.config, request, headers, self.scenarios)
+            if stream_plan.fault is not None and not self.fault_tally.strikes(
+                faults.request_key(dialect.path, raw),
+                stream_plan.fault_times,
+                stream_plan.fault_rate,
+                stream_plan.seed,
+            ):
+                stream_plan = dataclasses.replace(stream_plan, fault=None)
         except InvalidRequest as error:
             body = dialect.error_body(error.status, error.message, error.param)
             await send_json(send, error.status, body, dialect.response_headers(request_id))
