@@ -39,6 +39,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-concurrency", type=int, default=None, help="answer 429 beyond this many open streams"
     )
+    parser.add_argument("--rpm", type=int, default=None, help="requests per minute, enforced")
+    parser.add_argument("--tpm", type=int, default=None, help="tokens per minute, enforced")
     http_guard.add_arguments(parser)
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
@@ -52,6 +54,8 @@ def config_from(args: argparse.Namespace) -> MockConfig:
         api_key=args.api_key,
         scenarios_path=args.scenarios,
         max_concurrency=args.max_concurrency,
+        rpm=args.rpm,
+        tpm=args.tpm,
     )
 
 

@@ -21,6 +21,7 @@ from ghoststream.protocols import DIALECTS, openai_errors
 from mock_llm import faults, metrics, openapi, scenarios
 from mock_llm.config import MockConfig
 from mock_llm.ledger import Ledger
+from mock_llm.rate_limits import RateLimits
 from mock_llm.streaming import Generation
 
 MAX_WAIT_S = 300.0
@@ -52,7 +53,10 @@ def create_app(config: MockConfig | None = None, guard: ConnectionGuard | None =
     known = scenarios.load(config.scenarios_path) if config.scenarios_path else []
     ledger = Ledger(config.history)
     tally = faults.FaultTally()
-    routes = {d.path: Generation(d, config, ledger, known, tally) for d in DIALECTS.values()}
+    limits = RateLimits(config.rpm, config.tpm)
+    routes = {
+        d.path: Generation(d, config, ledger, known, tally, limits) for d in DIALECTS.values()
+    }
     api = FastAPI(
         title="ghoststream mock LLM",
         summary="A mock LLM API (OpenAI, Anthropic) that streams on a deterministic schedule.",

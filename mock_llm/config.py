@@ -29,6 +29,9 @@ class MockConfig:
     history: int = 10_000
     max_concurrency: int | None = None
     """Open streams beyond this get a 429: an upstream that pushes back."""
+    rpm: int | None = None
+    tpm: int | None = None
+    """Requests and tokens per minute, enforced with 429s and reported in rate-limit headers."""
 
 
 @dataclass(frozen=True)

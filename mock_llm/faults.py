@@ -129,23 +129,36 @@ def strikes_midstream(fault: str | None) -> bool:
     return fault is not None and FAULTS[fault].kind == "midstream"
 
 
-def retry_after_headers(after_ms: int) -> list[tuple[bytes, bytes]]:
+def retry_after_headers(
+    after_ms: int, budget: list[tuple[bytes, bytes]] | None = None
+) -> list[tuple[bytes, bytes]]:
+    """The wait, and the rate-limit state: the configured budget's (`rate_limits`), else a
+    spent one of 500 requests, as a provider's 429 says."""
+    state = budget or [
+        (b"x-ratelimit-limit-requests", b"500"),
+        (b"x-ratelimit-remaining-requests", b"0"),
+    ]
     return [
         (b"retry-after", str(math.ceil(after_ms / 1000)).encode()),
         (b"retry-after-ms", str(after_ms).encode()),
-        (b"x-ratelimit-limit-requests", b"500"),
-        (b"x-ratelimit-remaining-requests", b"0"),
+        *state,
     ]
 
 
 async def answer_http(
-    send: Send, dialect: Dialect, fault: str, retry_after_ms: int, request_id: str
+    send: Send,
+    dialect: Dialect,
+    fault: str,
+    retry_after_ms: int,
+    headers: list[tuple[bytes, bytes]],
+    budget: list[tuple[bytes, bytes]],
 ) -> None:
     """Answer with the HTTP fault's status, in the dialect's error shape."""
     status = FAULTS[fault].status
-    headers = dialect.response_headers(request_id)
     if status == 429:
-        headers += retry_after_headers(retry_after_ms)
+        headers = headers + retry_after_headers(retry_after_ms, budget)
+    else:
+        headers = headers + budget
     await send_json(send, status, dialect.error_body(status), headers)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import math
 import random
 import secrets
 import time
@@ -31,6 +32,7 @@ from mock_llm import faults
 from mock_llm.config import MockConfig, StreamPlan
 from mock_llm.ledger import Ledger, StreamEntry
 from mock_llm.planning import Pieces, pieces, plan
+from mock_llm.rate_limits import RateLimits
 from mock_llm.scenarios import Scenario
 
 STREAM_HEADERS = [
@@ -55,8 +57,10 @@ class Generation:
         ledger: Ledger,
         scenarios: list[Scenario],
         fault_tally: faults.FaultTally,
+        rate_limits: RateLimits,
     ) -> None:
         self.fault_tally = fault_tally
+        self.rate_limits = rate_limits
         self.dialect = dialect
         self.config = config
         self.ledger = ledger
@@ -100,6 +104,19 @@ class Generation:
             await send_json(send, 429, dialect.error_body(429), extra)
             return
         answer = pieces(request, stream_plan, dialect.new_call_id())
+        budget: list[tuple[bytes, bytes]] = []
+        if self.rate_limits.enabled:
+            cost = request.prompt_tokens + answer.count
+            wait, budget = self.rate_limits.admit(cost, dialect.name == "anthropic")
+            if wait is not None:
+                self.ledger.counters.rejected += 1
+                wait_ms = math.ceil(min(wait, 3600.0) * 1000)
+                extra = dialect.response_headers(request_id) + faults.retry_after_headers(
+                    wait_ms, budget
+                )
+                await send_json(send, 429, dialect.error_body(429), extra)
+                return
+        answer_headers = dialect.response_headers(request_id) + budget
         entry = self.ledger.open(
             StreamEntry(
                 id=dialect.new_id(),
@@ -120,10 +137,15 @@ class Generation:
         if faults.is_http(stream_plan.fault):
             self.ledger.close(entry, "fault")
             await faults.answer_http(
-                send, dialect, str(stream_plan.fault), stream_plan.retry_after_ms, request_id
+                send,
+                dialect,
+                str(stream_plan.fault),
+                stream_plan.retry_after_ms,
+                dialect.response_headers(request_id),
+                budget,
             )
             return
-        run = _Run(send, dialect, request, stream_plan, entry, self.ledger, answer, request_id)
+        run = _Run(send, dialect, request, stream_plan, entry, self.ledger, answer, answer_headers)
         await run.watched(receive)
 
 
@@ -139,7 +161,7 @@ class _Run:
         entry: StreamEntry,
         ledger: Ledger,
         answer: Pieces,
-        request_id: str,
+        headers: list[tuple[bytes, bytes]],
     ) -> None:
         self.send = send
         self.dialect = dialect
@@ -148,7 +170,8 @@ class _Run:
         self.entry = entry
         self.ledger = ledger
         self.answer = answer
-        self.request_id = request_id
+        self.headers = headers
+        """The dialect's response headers and the rate-limit state."""
         self.disconnected = False
         self.finished = False
 
@@ -218,7 +241,7 @@ class _Run:
             ),
         )
         self.ledger.close(entry, "completed")
-        await send_json(self.send, 200, body, self.dialect.response_headers(self.request_id))
+        await send_json(self.send, 200, body, self.headers)
 
     async def _stream(self) -> None:
         loop = asyncio.get_running_loop()
@@ -231,7 +254,7 @@ class _Run:
         start = {
             "type": "http.response.start",
             "status": 200,
-            "headers": STREAM_HEADERS + self.dialect.response_headers(self.request_id),
+            "headers": STREAM_HEADERS + self.headers,
         }
         await faults.header_delay(stream_plan.fault, stream_plan.ttft_ms)
         await send(start)
