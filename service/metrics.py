@@ -44,6 +44,11 @@ class Metrics:
         self.cancellations = Counter(
             "ghoststream_cancellations", "Streams cancelled by their client.", registry=r
         )
+        self.cancelled_tokens = Counter(
+            "ghoststream_cancelled_stream_tokens",
+            "Tokens relayed by streams their client cancelled: what those streams cost upstream.",
+            registry=r,
+        )
         self.rejections = Counter(
             "ghoststream_rejections",
             "Requests refused before streaming, by code.",

@@ -143,6 +143,7 @@ class Stream:
         if self.disconnected:
             metrics.streams.labels("cancelled").inc()
             metrics.cancellations.inc()
+            metrics.cancelled_tokens.inc(self.tokens)
         elif self.error_code is not None:
             metrics.streams.labels("error").inc()
             metrics.stream_errors.labels(self.error_code).inc()

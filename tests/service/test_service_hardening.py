@@ -218,6 +218,7 @@ async def test_metrics_move_as_streams_start_finish_cancel_and_fail(
         "error": 'ghoststream_stream_errors_total{code="upstream_error"}',
         "rejected": 'ghoststream_rejections_total{code="empty_prompt"}',
         "tokens": "ghoststream_tokens_relayed_total",
+        "cancelled_tokens": "ghoststream_cancelled_stream_tokens_total",
         "ttft": "ghoststream_ttft_seconds_count",
     }
     before = {key: await metric(url, name) for key, name in names.items()}
@@ -235,6 +236,7 @@ async def test_metrics_move_as_streams_start_finish_cancel_and_fail(
     assert moved["done"] == 1 and moved["cancelled"] == 1 and moved["error"] == 1
     assert moved["rejected"] == 1
     assert moved["tokens"] >= 2 + 2 + 1
+    assert 2 <= moved["cancelled_tokens"] <= 4  # the cancelled stream's tokens, no others
     assert moved["ttft"] == 3
 
 
