@@ -1,4 +1,4 @@
-"""`python -m mock_llm` (or `mock-llm`): serve the mock LLM APIs."""
+"""`python -m mock_llm` (installed: `ghoststream-mock`): serve the mock LLM APIs."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ import uvicorn
 
 from ghoststream import http_guard
 from ghoststream.gc_tuning import tune_for_many_streams
-from mock_llm.app import create_app
-from mock_llm.config import MockConfig
-from mock_llm.controls import CONTROLS
-from mock_llm.embedded import quiet_dropped_connections
+
+from .app import create_app
+from .config import MockConfig
+from .controls import CONTROLS
+from .embedded import quiet_dropped_connections
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = MockConfig()
     parser = argparse.ArgumentParser(
-        prog="mock-llm",
+        prog="ghoststream-mock",
         description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -18,11 +18,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ghoststream.asgi import Receive, Scope, Send
 from ghoststream.http_guard import ConnectionGuard
 from ghoststream.protocols import DIALECTS, openai_errors
-from mock_llm import faults, metrics, openapi, scenarios
-from mock_llm.config import MockConfig
-from mock_llm.ledger import Ledger
-from mock_llm.rate_limits import RateLimits
-from mock_llm.streaming import Generation
+
+from . import faults, metrics, openapi, scenarios
+from .config import MockConfig
+from .ledger import Ledger
+from .rate_limits import RateLimits
+from .streaming import Generation
 
 MAX_WAIT_S = 300.0
 VERSION = "0.11.0"

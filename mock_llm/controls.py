@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from mock_llm.faults import FAULTS
+from .faults import FAULTS
 
 Kind = Literal["number", "integer", "choice", "text"]
 MODES = ("prose", "echo", "fixed")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mock_llm.controls import CONTROLS, ControlError
+from .controls import CONTROLS, ControlError
 
 OPEN = "[mock:"
 MAX_DIRECTIVES = 64

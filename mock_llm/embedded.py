@@ -15,9 +15,10 @@ from collections.abc import AsyncIterator, Iterator
 import uvicorn
 
 from ghoststream.http_guard import ConnectionGuard
-from mock_llm.app import create_app
-from mock_llm.config import MockConfig
-from mock_llm.faults import DropConnection
+
+from .app import create_app
+from .config import MockConfig
+from .faults import DropConnection
 
 
 class _HideDroppedConnections(logging.Filter):

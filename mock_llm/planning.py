@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghoststream.protocols.dialect import FinishReason, GenerationRequest, InvalidRequest, ToolCall
-from mock_llm import content, controls, directive, scenarios, tool_args
-from mock_llm.config import MockConfig, StreamPlan
+
+from . import content, controls, directive, scenarios, tool_args
+from .config import MockConfig, StreamPlan
 
 
 def plan(

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from mock_llm.controls import ControlError, typed
+from .controls import ControlError, typed
 
 
 @dataclass(frozen=True)

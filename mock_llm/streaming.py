@@ -28,12 +28,13 @@ from ghoststream.protocols.dialect import (
     InvalidRequest,
     StreamWriter,
 )
-from mock_llm import faults
-from mock_llm.config import MockConfig, StreamPlan
-from mock_llm.ledger import Ledger, StreamEntry
-from mock_llm.planning import Pieces, pieces, plan
-from mock_llm.rate_limits import RateLimits
-from mock_llm.scenarios import Scenario
+
+from . import faults
+from .config import MockConfig, StreamPlan
+from .ledger import Ledger, StreamEntry
+from .planning import Pieces, pieces, plan
+from .rate_limits import RateLimits
+from .scenarios import Scenario
 
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),

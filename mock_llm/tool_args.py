@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from mock_llm.content import stream_seed
+from .content import stream_seed
 
 WORDS = ("river", "harbour", "lantern", "mountain", "quiet", "bright", "Paris", "Lisbon")
 MAX_DEPTH = 8
