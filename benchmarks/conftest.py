@@ -6,6 +6,7 @@ from a full run. `--target-url` points the latency probes at any OpenAI-compatib
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.endpoints import Endpoint
+from benchmarks.nginx_relay import nginx_binary, serve_nginx, version
 from benchmarks.report import Report
 from ghoststream.harness.servers import serve_in_process
 
@@ -101,3 +103,17 @@ def service(mock: Endpoint) -> Iterator[Endpoint]:
 def naive(mock: Endpoint) -> Iterator[Endpoint]:
     with serve_in_process("benchmarks.naive_relay", [], env=_relay_env(mock)) as server:
         yield Endpoint("naive", server.url, server.pid)
+
+
+@pytest.fixture(scope="session")
+def nginx(mock: Endpoint, report: Report) -> Iterator[Endpoint | None]:
+    """nginx passing the mock's streams through, the yardstick; None (and a line in the
+    report) where nginx is not installed."""
+    binary = nginx_binary()
+    if binary is None:
+        report.add("baselines", "nginx", math.nan, "", "not installed (apt-get install nginx)")
+        yield None
+        return
+    report.add("baselines", f"nginx {version(binary)}", 1, "worker", "proxy_buffering off")
+    with serve_nginx(binary, mock) as endpoint:
+        yield endpoint

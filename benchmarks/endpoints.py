@@ -1,11 +1,12 @@
-"""The three ways a stream is measured: straight from the mock, through the service, and
-through the naive relay. Each opens the same prompt, so their figures can be subtracted."""
+"""The ways a stream is measured: straight from the mock, through the service, through the naive
+relay and through nginx. Each opens the same prompt, so their figures can be compared."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from ghoststream.harness.client import openai_body, timed_stream
+from ghoststream.harness.client import Clock, openai_body, timed_stream
 from ghoststream.harness.evidence import MockEvidence
 from ghoststream.harness.records import StreamRecord
 
@@ -34,7 +35,11 @@ class Endpoint:
         abort_after_tokens: int | None = None,
         abort_after_s: float | None = None,
         timeout: float = 60.0,
+        request_id: str | None = None,
+        clock: Clock = time.perf_counter,
     ) -> StreamRecord:
+        """One stream; `request_id` reaches the mock's ledger through any relay (the service
+        forwards it, nginx passes it on), so the two sides of one stream can be matched."""
         if self.dialect == "chat":
             url, body, method, params = (
                 f"{self.base_url}/v1/chat/completions",
@@ -53,4 +58,6 @@ class Endpoint:
             abort_after_tokens=abort_after_tokens,
             abort_after_s=abort_after_s,
             timeout=timeout,
+            headers={"X-Request-Id": request_id} if request_id else None,
+            clock=clock,
         )

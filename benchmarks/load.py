@@ -43,8 +43,7 @@ class CpuMeter:
     spent: dict[str, float] | None = None
 
     def _now(self) -> dict[str, float]:
-        times = {name: psutil.Process(pid).cpu_times() for name, pid in self.pids.items()}
-        return {name: t.user + t.system for name, t in times.items()}
+        return {name: _tree_cpu(pid) for name, pid in self.pids.items()}
 
     def start(self) -> None:
         self._before = self._now()
@@ -54,6 +53,19 @@ class CpuMeter:
         after = self._now()
         self.spent = {name: after[name] - self._before[name] for name in self.pids}
         return self.spent
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live children (nginx's workers, the service's)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def rss_bytes(pid: int) -> int:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.responses import StreamingResponse
 from openai import AsyncOpenAI
 
@@ -25,12 +26,16 @@ client = AsyncOpenAI(
 )
 
 
-async def openai_stream_generator(user_prompt: str) -> AsyncIterator[str]:
+async def openai_stream_generator(
+    user_prompt: str, request_id: str | None = None
+) -> AsyncIterator[str]:
     try:
         stream = await client.chat.completions.create(
             model=os.getenv("LLM_MODEL", "gpt-4o-mini"),
             messages=[{"role": "user", "content": user_prompt}],
             stream=True,
+            # Not the tutorial's: passed on only so a benchmark can match the mock's record.
+            extra_headers={"X-Request-Id": request_id} if request_id else None,
         )
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content is not None:
@@ -40,8 +45,12 @@ async def openai_stream_generator(user_prompt: str) -> AsyncIterator[str]:
 
 
 @app.get("/ask-ai")
-async def ask_ai(prompt: str) -> StreamingResponse:
-    return StreamingResponse(openai_stream_generator(prompt), media_type="text/event-stream")
+async def ask_ai(
+    prompt: str, x_request_id: Annotated[str | None, Header()] = None
+) -> StreamingResponse:
+    return StreamingResponse(
+        openai_stream_generator(prompt, x_request_id), media_type="text/event-stream"
+    )
 
 
 @app.get("/healthz")

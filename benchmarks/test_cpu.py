@@ -28,16 +28,18 @@ def test_cpu_per_relayed_token(
     mock: Endpoint,
     service: Endpoint,
     naive: Endpoint,
+    nginx: Endpoint | None,
     report: Report,
     quick: bool,
 ) -> None:
     streams, tokens = (20, 10) if quick else (200, 50)
     prompt = directive(ttft_ms=50, itl_ms=20, tokens=tokens) + " Tell me a story."
     assert mock.pid and service.pid and naive.pid
+    relays = [relay for relay in (service, naive, nginx) if relay is not None]
 
     def run() -> dict[str, float]:
         us_per_token: dict[str, float] = {}
-        for relay in (service, naive):
+        for relay in relays:
             meter = CpuMeter({relay.name: relay.pid or 0})
             relayed = asyncio.run(_measure(relay, meter, prompt, streams))
             assert meter.spent is not None
@@ -57,6 +59,10 @@ def test_cpu_per_relayed_token(
     report.add(label, "naive relay", us["naive"], "µs/token")
     report.add(label, "mock", us["mock"], "µs/token")
     report.add(label, "service / naive", ratio, "x", "<= 0.25", ratio <= 0.25)
+    if "nginx" in us:
+        report.add(label, "nginx passthrough", us["nginx"], "µs/token")
+        to_nginx = us["service"] / us["nginx"] if us["nginx"] else float("nan")
+        report.add(label, "service / nginx", to_nginx, "x", "<= 1.5", to_nginx <= 1.5)
     mock_rate = 1e6 / us["mock"] if us["mock"] else float("inf")
     report.add(
         label, "mock tokens per CPU-second", mock_rate, "tok/s", ">= 40,000", mock_rate >= 40_000
