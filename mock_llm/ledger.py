@@ -8,12 +8,31 @@ Each request gets a `StreamEntry`; its `outcome` moves from `open` to exactly on
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Outcome = Literal["open", "completed", "cancelled", "fault"]
+MAX_RECORDED_BODY_BYTES = 8192
+"""A request body is kept up to this size, so the ledger stays small under load."""
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "cookie"})
+
+
+def received_body(kept: bytes, size: int) -> Any:
+    """The body as JSON when it was kept whole and parses; else the text that was kept."""
+    if len(kept) == size:
+        try:
+            return json.loads(kept)
+        except ValueError:
+            pass
+    return kept.decode("utf-8", errors="replace")
+
+
+def redacted(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as received, with credentials replaced: the ledger is readable by anyone."""
+    return {k: "[redacted]" if k in SECRET_HEADERS else v for k, v in headers.items()}
 
 
 @dataclass(slots=True)
@@ -37,8 +56,17 @@ class StreamEntry:
     outcome: Outcome = "open"
     tokens_sent: int = 0
 
+    request_body: bytes = b""
+    """The first `MAX_RECORDED_BODY_BYTES` of the body, so a test can assert what its
+    service sent upstream; `as_dict` gives it as JSON."""
+    request_bytes: int = 0
+    request_headers: dict[str, str] = field(default_factory=dict)
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        record["request_body"] = received_body(self.request_body, self.request_bytes)
+        record["request_headers"] = redacted(self.request_headers)
+        return record
 
 
 @dataclass

@@ -31,7 +31,7 @@ from ghoststream.protocols.dialect import (
 
 from . import faults
 from .config import MockConfig, StreamPlan
-from .ledger import Ledger, StreamEntry
+from .ledger import MAX_RECORDED_BODY_BYTES, Ledger, StreamEntry
 from .planning import Pieces, pieces, plan
 from .rate_limits import RateLimits
 from .scenarios import Scenario
@@ -133,6 +133,9 @@ class Generation:
                 request_id=headers.get("x-request-id"),
                 prompt_chars=request.prompt_chars,
                 started_at=time.time(),
+                request_body=raw[:MAX_RECORDED_BODY_BYTES],
+                request_bytes=len(raw),
+                request_headers=headers,
             )
         )
         if faults.is_http(stream_plan.fault):

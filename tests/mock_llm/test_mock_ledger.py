@@ -108,4 +108,22 @@ def test_entries_serialise_with_every_field() -> None:
         "ended_at",
         "outcome",
         "tokens_sent",
+        "request_body",
+        "request_bytes",
+        "request_headers",
     }
+
+
+def test_a_record_keeps_the_request_as_received_without_its_secrets() -> None:
+    entry = _entry()
+    entry.request_body, entry.request_bytes = b'{"model": "m"}', 14
+    entry.request_headers = {"authorization": "Bearer sk-secret", "x-request-id": "r1"}
+    record = entry.as_dict()
+    assert record["request_body"] == {"model": "m"}
+    assert record["request_headers"] == {"authorization": "[redacted]", "x-request-id": "r1"}
+
+
+def test_a_body_over_the_limit_is_kept_as_its_first_bytes_of_text() -> None:
+    entry = _entry()
+    entry.request_body, entry.request_bytes = b'{"model": "m", "mess', 100_000
+    assert entry.as_dict()["request_body"] == '{"model": "m", "mess'
