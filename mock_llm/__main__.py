@@ -14,10 +14,14 @@ from .app import create_app
 from .config import MockConfig
 from .controls import CONTROLS
 from .embedded import quiet_dropped_connections
+from .profiles import PROFILES
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = MockConfig()
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--profile", choices=sorted(PROFILES), default=None)
+    chosen, _ = chooser.parse_known_args(argv)
     parser = argparse.ArgumentParser(
         prog="ghoststream-mock",
         description=__doc__,
@@ -42,6 +46,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--rpm", type=int, default=None, help="requests per minute, enforced")
     parser.add_argument("--tpm", type=int, default=None, help="tokens per minute, enforced")
+    parser.add_argument(
+        "--max-num-seqs", type=int, default=None, help="streams generating at once; others queue"
+    )
+    parser.add_argument(
+        "--max-queue", type=int, default=None, help="streams that may wait; beyond it a 503"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="a serving engine's parameters (README); other flags still win",
+    )
+    if chosen.profile is not None:  # defaults only: a flag on the command line still wins
+        parser.set_defaults(**PROFILES[chosen.profile].defaults())
     http_guard.add_arguments(parser)
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
@@ -57,6 +75,8 @@ def config_from(args: argparse.Namespace) -> MockConfig:
         max_concurrency=args.max_concurrency,
         rpm=args.rpm,
         tpm=args.tpm,
+        max_num_seqs=args.max_num_seqs,
+        max_queue=args.max_queue,
     )
 
 

@@ -21,6 +21,7 @@ from ghoststream.protocols import DIALECTS, openai_errors
 
 from . import faults, metrics, openapi, scenarios
 from .config import MockConfig
+from .engine import Engine
 from .ledger import Ledger
 from .rate_limits import RateLimits
 from .streaming import Generation
@@ -55,8 +56,11 @@ def create_app(config: MockConfig | None = None, guard: ConnectionGuard | None =
     ledger = Ledger(config.history)
     tally = faults.FaultTally()
     limits = RateLimits(config.rpm, config.tpm)
+    seqs = config.max_num_seqs
+    engine = None if seqs is None else Engine(seqs, config.max_queue)
     routes = {
-        d.path: Generation(d, config, ledger, known, tally, limits) for d in DIALECTS.values()
+        d.path: Generation(d, config, ledger, known, tally, limits, engine)
+        for d in DIALECTS.values()
     }
     api = FastAPI(
         title="ghoststream mock LLM",

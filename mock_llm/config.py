@@ -22,6 +22,9 @@ class MockConfig:
     tokens: int = 40
     seed: int = 0
     jitter_ms: float = 0.0
+    prefill_ms_per_token: float = 0.0
+    prefill_overhead_ms: float = 0.0
+    load_factor: float = 1.0
     model: str = "gpt-4o-mini"
     api_key: str | None = None
     scenarios_path: str | None = None
@@ -32,6 +35,10 @@ class MockConfig:
     rpm: int | None = None
     tpm: int | None = None
     """Requests and tokens per minute, enforced with 429s and reported in rate-limit headers."""
+    max_num_seqs: int | None = None
+    """Streams generating at once (`mock_llm.engine`); the rest wait their turn."""
+    max_queue: int | None = None
+    """Streams that may wait for a slot; beyond it a 503, as vLLM's bounded queue answers."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class StreamPlan:
     tokens: int
     seed: int
     jitter_ms: float
+    prefill_ms_per_token: float = 0.0
+    prefill_overhead_ms: float = 0.0
+    load_factor: float = 1.0
     mode: Mode = "prose"
     fault: str | None = None
     fault_after: int = 0

@@ -30,10 +30,11 @@ class Control:
     kind: Kind
     help: str
     high: float = math.inf
-    """Numbers run from 0 to `high`."""
+    """Numbers run from `low` to `high`."""
     choices: tuple[str, ...] = ()
     server_wide: bool = False
     """Also a CLI flag and a `MockConfig` field, the default for every request."""
+    low: float = 0.0
 
     @property
     def header(self) -> str:
@@ -52,7 +53,7 @@ class Control:
                 raise ControlError(
                     f"mock control {self.name} must be a number, got {raw!r}"
                 ) from None
-            if not 0 <= number <= self.high:  # also false for NaN
+            if not self.low <= number <= self.high:  # also false for NaN
                 raise ControlError(f"mock control {self.name}={raw} is out of range")
             return number
         if self.choices and raw not in self.choices:
@@ -76,6 +77,28 @@ CONTROLS: dict[str, Control] = {
             "extra delay per token, 0 to this (seeded)",
             HOUR_MS,
             server_wide=True,
+        ),
+        Control(
+            "prefill_ms_per_token",
+            "number",
+            "prefill time per prompt token, added to the TTFT",
+            1000.0,
+            server_wide=True,
+        ),
+        Control(
+            "prefill_overhead_ms",
+            "number",
+            "fixed prefill time, added to the TTFT",
+            HOUR_MS,
+            server_wide=True,
+        ),
+        Control(
+            "load_factor",
+            "number",
+            "the TTFT and ITL slowdown at a full batch (--max-num-seqs running)",
+            100.0,
+            server_wide=True,
+            low=1.0,
         ),
         Control("mode", "choice", "where the text comes from", choices=MODES),
         Control("fault", "choice", "a fault to inject", choices=tuple(FAULTS)),

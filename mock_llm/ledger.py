@@ -55,6 +55,14 @@ class StreamEntry:
     ended_at: float | None = None
     outcome: Outcome = "open"
     tokens_sent: int = 0
+    queue_wait_ms: float = 0.0
+    """Time spent waiting for an engine slot (`--max-num-seqs`): part of the TTFT."""
+    prefill_ms: float = 0.0
+    """The prompt's prefill before load scaling (`prefill_overhead_ms`, `prefill_ms_per_token`)."""
+    batch_at_start: int | None = None
+    """Streams running (this one included) when it got its slot: what its TTFT was scaled by."""
+    batch_max: int | None = None
+    """The largest batch any of its tokens was scheduled under."""
 
     request_body: bytes = b""
     """The first `MAX_RECORDED_BODY_BYTES` of the body, so a test can assert what its

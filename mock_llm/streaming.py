@@ -31,6 +31,7 @@ from ghoststream.protocols.dialect import (
 
 from . import faults
 from .config import MockConfig, StreamPlan
+from .engine import Engine, first_token_ms, load_factor, prefill_ms
 from .ledger import MAX_RECORDED_BODY_BYTES, Ledger, StreamEntry
 from .planning import Pieces, pieces, plan
 from .rate_limits import RateLimits
@@ -59,7 +60,9 @@ class Generation:
         scenarios: list[Scenario],
         fault_tally: faults.FaultTally,
         rate_limits: RateLimits,
+        engine: Engine | None = None,
     ) -> None:
+        self.engine = engine
         self.fault_tally = fault_tally
         self.rate_limits = rate_limits
         self.dialect = dialect
@@ -104,6 +107,12 @@ class Generation:
             extra = dialect.response_headers(request_id) + faults.retry_after_headers(1000)
             await send_json(send, 429, dialect.error_body(429), extra)
             return
+        engine = self.engine
+        if engine is not None and engine.full():  # vLLM's bounded queue refuses with a 503
+            self.ledger.counters.rejected += 1
+            refusal = dialect.error_body(503)
+            await send_json(send, 503, refusal, dialect.response_headers(request_id))
+            return
         answer = pieces(request, stream_plan, dialect.new_call_id())
         budget: list[tuple[bytes, bytes]] = []
         if self.rate_limits.enabled:
@@ -136,6 +145,11 @@ class Generation:
                 request_body=raw[:MAX_RECORDED_BODY_BYTES],
                 request_bytes=len(raw),
                 request_headers=headers,
+                prefill_ms=prefill_ms(
+                    request.prompt_tokens,
+                    stream_plan.prefill_ms_per_token,
+                    stream_plan.prefill_overhead_ms,
+                ),
             )
         )
         if faults.is_http(stream_plan.fault):
@@ -150,7 +164,7 @@ class Generation:
             )
             return
         run = _Run(send, dialect, request, stream_plan, entry, self.ledger, answer, answer_headers)
-        await run.watched(receive)
+        await run.watched(receive, engine)
 
 
 class _Run:
@@ -178,12 +192,22 @@ class _Run:
         """The dialect's response headers and the rate-limit state."""
         self.disconnected = False
         self.finished = False
+        self.engine: Engine | None = None
+        """Set once the stream holds an engine slot, which the `finally` gives back."""
 
-    async def watched(self, receive: Receive) -> None:
+    async def watched(self, receive: Receive, engine: Engine | None = None) -> None:
         task = asyncio.current_task()
         assert task is not None
-        watcher = asyncio.get_running_loop().create_task(self._watch(receive, task))
+        loop = asyncio.get_running_loop()
+        watcher = loop.create_task(self._watch(receive, task))
         try:
+            if engine is not None:  # wait for a slot: the client's leaving cancels the wait
+                queued_at = loop.time()
+                try:
+                    await engine.acquire()
+                finally:
+                    self.entry.queue_wait_ms = (loop.time() - queued_at) * 1000
+                self.engine = engine
             if self.request.stream:
                 await self._stream()
             else:
@@ -200,6 +224,8 @@ class _Run:
         finally:
             self.finished = True
             watcher.cancel()
+            if self.engine is not None:
+                self.engine.release()
 
     async def _watch(self, receive: Receive, task: asyncio.Task[Any]) -> None:
         while True:
@@ -211,13 +237,40 @@ class _Run:
                 return
 
     def _deadlines(self, start: float) -> Iterator[float]:
-        first = start + self.plan.ttft_ms / 1000
+        if self.engine is not None:
+            return self._loaded_deadlines(start, self.engine)
+        first = start + (self.plan.ttft_ms + self.entry.prefill_ms) / 1000
         itl = self.plan.itl_ms / 1000
         if self.plan.jitter_ms <= 0:
             return (first + i * itl for i in itertools.count())
         rng = random.Random(self.plan.seed ^ 0x5EED)
         jitter = self.plan.jitter_ms / 1000
         return (first + i * itl + rng.uniform(0, jitter) for i in itertools.count())
+
+    def _loaded_deadlines(self, start: float, engine: Engine) -> Iterator[float]:
+        """Deadlines under load: the first scaled by the batch at admission (read now, not when
+        the first deadline is asked for), each gap by the batch running when it starts
+        (continuous batching); jitter as unloaded."""
+        stream_plan, entry = self.plan, self.entry
+        running = engine.running
+        entry.batch_at_start = entry.batch_max = running
+        factor = load_factor(running, engine.max_num_seqs, stream_plan.load_factor)
+        first = start + first_token_ms(stream_plan.ttft_ms, entry.prefill_ms, factor) / 1000
+        return self._loaded_gaps(first, engine, running)
+
+    def _loaded_gaps(self, first: float, engine: Engine, peak: int) -> Iterator[float]:
+        stream_plan, entry = self.plan, self.entry
+        seqs, factor = engine.max_num_seqs, stream_plan.load_factor
+        itl = stream_plan.itl_ms / 1000
+        rng = random.Random(stream_plan.seed ^ 0x5EED) if stream_plan.jitter_ms > 0 else None
+        jitter = stream_plan.jitter_ms / 1000
+        base = first
+        while True:
+            yield base if rng is None else base + rng.uniform(0, jitter)
+            running = engine.running
+            if running > peak:
+                peak = entry.batch_max = running
+            base += itl * load_factor(running, seqs, factor)
 
     async def _whole(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,0 +1,89 @@
+"""A model of a loaded serving engine: batch slots, a FIFO waiting queue, prefill and slowdown.
+
+Off unless `--max-num-seqs` (slots) or a prefill control is set, so the default schedule stays
+today's exact one. The model follows llm-d-inference-sim's latency model (its
+`docs/latency-simulation.md` and `getCurrLoadFactor` in its latency calculator), with the same
+parameter names where it has them:
+
+    prefill_ms  = prefill_overhead_ms + prefill_ms_per_token * prompt_tokens
+    LF(r)       = 1 + (load_factor - 1) * (r - 1) / (max_num_seqs - 1)    (1 when max_num_seqs <= 1)
+    first token = queue_wait + (ttft_ms + prefill_ms) * LF(r at admission)
+    token i + 1 = token i + itl_ms * LF(r when token i was sent)          (jitter added on top)
+
+`r` counts the streams holding a slot, this one included. The load factor is recomputed for
+every token, as continuous batching makes a step slower while the batch is larger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+
+
+def load_factor(running: int, max_num_seqs: int, factor: float) -> float:
+    """The slowdown with `running` streams in a batch of at most `max_num_seqs`: linear from 1x
+    at one stream to `factor` at a full batch (llm-d-inference-sim's `getCurrLoadFactor`)."""
+    if max_num_seqs <= 1:
+        return 1.0
+    return 1.0 + (factor - 1.0) * (running - 1) / (max_num_seqs - 1)
+
+
+def prefill_ms(prompt_tokens: int, ms_per_token: float, overhead_ms: float) -> float:
+    """The prompt's prefill at one running stream: a fixed cost plus a cost per prompt token."""
+    if ms_per_token <= 0 and overhead_ms <= 0:
+        return 0.0
+    return overhead_ms + ms_per_token * prompt_tokens
+
+
+def first_token_ms(ttft_ms: float, prefill: float, factor: float) -> float:
+    """Time from admission to the first token: the constant TTFT plus prefill, slowed down."""
+    return (ttft_ms + prefill) * factor
+
+
+class Engine:
+    """`max_num_seqs` slots, shared by every route, and a FIFO queue of streams waiting for one.
+
+    A slot freed while streams wait passes straight to the oldest, so `running` never dips and
+    no stream jumps the queue. A waiter whose client leaves is taken out of the queue at once.
+    """
+
+    def __init__(self, max_num_seqs: int, max_queue: int | None = None) -> None:
+        self.max_num_seqs = max_num_seqs
+        self.max_queue = max_queue
+        self.running = 0
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    def full(self) -> bool:
+        """True if a new stream could neither run nor wait."""
+        return (
+            self.max_queue is not None
+            and self.running >= self.max_num_seqs
+            and len(self.waiting) >= self.max_queue
+        )
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting in line for one if every slot is busy."""
+        if self.running < self.max_num_seqs and not self.waiting:
+            self.running += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed a slot as the client left: pass it on
+            else:
+                with contextlib.suppress(ValueError):  # a release already dropped it
+                    self.waiting.remove(turn)
+            raise
+
+    def release(self) -> None:
+        """Give the slot back, or straight to the oldest stream still waiting."""
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.running -= 1
