@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import json
 import logging
 import statistics
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,7 +23,13 @@ from ghoststream.harness.client import openai_body, timed_stream
 from ghoststream.harness.evidence import MockEvidence
 from ghoststream.harness.records import StreamRecord
 from ghoststream.harness.servers import RunningProcess, serve_in_process
+from ghoststream.protocols.chat import DIALECT
+from ghoststream.protocols.dialect import InvalidRequest
+from mock_llm import scenarios
+from mock_llm.__main__ import config_from, parse_args
+from mock_llm.config import MockConfig
 from mock_llm.engine import Engine, first_token_ms, load_factor, prefill_ms
+from mock_llm.planning import plan
 from mock_llm.profiles import PROFILES
 
 LOG = logging.getLogger(__name__)
@@ -76,6 +83,30 @@ def test_every_profile_names_its_source_and_sets_only_known_flags() -> None:
             "load_factor",
             "max_num_seqs",
         }
+
+
+def test_a_profile_sets_defaults_and_a_flag_given_still_wins() -> None:
+    config = config_from(parse_args(["--profile", "8b-h100", "--load-factor", "4"]))
+    assert (config.max_num_seqs, config.itl_ms, config.ttft_ms) == (16, 12.0, 0.0)
+    assert (config.prefill_overhead_ms, config.prefill_ms_per_token) == (30.0, 0.25)
+    assert config.load_factor == 4.0
+    assert config_from(parse_args([])).max_num_seqs is None, "off unless asked for"
+
+
+def test_the_model_is_a_control_from_a_scenario_a_header_and_a_directive() -> None:
+    [slow] = scenarios.parse([{"name": "slow", "match": "slow", "load_factor": 2}])
+    prompt = "slow [mock: prefill_ms_per_token=0.5]"
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": prompt}]})
+    request = DIALECT.parse_request(body.encode(), {})
+    headers = {"x-mock-prefill-overhead-ms": "40"}
+    got, _ = plan(MockConfig(), request, headers, [slow])
+    assert (got.load_factor, got.prefill_overhead_ms, got.prefill_ms_per_token) == (2, 40, 0.5)
+
+
+def test_a_load_factor_below_one_is_refused() -> None:
+    body = b'{"model": "m", "messages": [{"role": "user", "content": "[mock: load_factor=0.5]"}]}'
+    with pytest.raises(InvalidRequest, match="load_factor=0.5 is out of range"):
+        plan(MockConfig(), DIALECT.parse_request(body, {}), {}, [])
 
 
 # -- slots and the queue, without sockets ----------------------------------------------------
