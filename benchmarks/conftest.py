@@ -79,7 +79,7 @@ def _relay_env(mock: Endpoint) -> dict[str, str]:
 
 
 @contextmanager
-def serve_service(mock: Endpoint, api: str = "chat") -> Iterator[Endpoint]:
+def serve_service(mock: Endpoint, api: str = "chat", workers: int = 1) -> Iterator[Endpoint]:
     """The service relaying the benchmarks' mock in the upstream dialect `api`."""
     env = {
         **_relay_env(mock),
@@ -89,7 +89,7 @@ def serve_service(mock: Endpoint, api: str = "chat") -> Iterator[Endpoint]:
         "LOG_LEVEL": "warning",
         **UNLIMITED,
     }
-    with serve_in_process("service", [], env=env) as server:
+    with serve_in_process("service", ["--workers", str(workers)], env=env) as server:
         yield Endpoint("service", server.url, server.pid)
 
 

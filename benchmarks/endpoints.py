@@ -18,6 +18,8 @@ class Endpoint:
     name: str
     base_url: str
     pid: int | None = None
+    stream_format: str = ""
+    """What its streams are, when its name does not say (`ghoststream`, `chat`, `raw`)."""
 
     @property
     def evidence(self) -> MockEvidence:
@@ -26,6 +28,8 @@ class Endpoint:
 
     @property
     def dialect(self) -> str:
+        if self.stream_format:
+            return self.stream_format
         return {"direct": "chat", "service": "ghoststream", "naive": "raw"}.get(self.name, "chat")
 
     async def stream(

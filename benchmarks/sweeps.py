@@ -38,7 +38,7 @@ async def added_ttft_waves(
         for relay in relays:
 
             async def one(i: int, relay: Endpoint = relay) -> StreamRecord:
-                rid = f"{relay.name}-{round_no}-{i}"
+                rid = f"{relay.name}-{round_no}-{i}".replace(" ", "_")
                 record = await relay.stream(prompt, request_id=rid, clock=time.time)
                 tagged[relay.name].append((rid, record))
                 return record

@@ -21,7 +21,7 @@ import argparse
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
@@ -95,6 +95,8 @@ class ConnectionGuard:
     limits: HttpLimits = field(default_factory=HttpLimits)
     per_address: Counter[str] = field(default_factory=Counter)
     closed: Counter[str] = field(default_factory=Counter)
+    on_close: Callable[[str], None] | None = None
+    """Told each closing's reason too: a metric that must add up across worker processes."""
 
     def collector(self, prefix: str) -> Collector:
         """`<prefix>_connections_closed_total{reason}` for a Prometheus registry, read at
@@ -247,6 +249,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         limits = self.guard.limits
         self.guard.closed[reason] += 1
+        if self.guard.on_close is not None:
+            self.guard.on_close(reason)
         status, _ = REASONS[reason]
         message = limits.message(reason)
         log.log(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 import uvicorn
 
-from ghoststream.http_guard import ConnectionGuard
 from service import logs
-from service.app import create_app
 from service.settings import Settings
 
 
@@ -19,21 +19,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--fd", type=int, default=None, help="serve on an inherited socket")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the socket (default 1)"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     settings = Settings()
-    guard = ConnectionGuard(settings.http_limits())
     logs.configure(settings.log_level, settings.log_format)
     if args.fd is None:
         sys.stderr.write(
             f"ghoststream: open http://{args.host}:{args.port}/ "
-            f"(upstream: {settings.upstream_shown})\n"
+            f"(upstream: {settings.upstream_shown}, workers: {args.workers})\n"
         )
+    if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Every worker writes its metrics here and /metrics sums them, whichever worker answers.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ghoststream-metrics-")
     uvicorn.run(
-        create_app(settings, guard),
+        "service.serving:build",
+        factory=True,
+        workers=args.workers,
+        http="service.serving:ServiceHttp",
+        timeout_keep_alive=settings.keepalive_timeout_s,  # type: ignore[arg-type]  # any number
         host=args.host,
         port=args.port,
         fd=args.fd,
@@ -45,7 +54,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Client addresses from X-Forwarded-For only when the peer is a proxy of ours.
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        **guard.uvicorn_options(),
     )
 
 

@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, guard: ConnectionGuard | None =
     settings = settings or Settings()
     metrics = Metrics()
     if guard is not None:
-        metrics.registry.register(guard.collector("ghoststream"))
+        guard.on_close = metrics.connection_closed
     front_door = FrontDoor(settings, metrics)
 
     @contextlib.asynccontextmanager
