@@ -9,6 +9,8 @@ the harness. One module per format; each LLM API is a `Dialect`, registered here
 | `completions` | `completions` | OpenAI's legacy Completions, `vllm bench serve`, guidellm |
 | `ghoststream` | `browser` | ghoststream's own service (to browsers) |
 | `raw` | `raw` | undelimited text (the tutorial's naive relay) |
+
+Any other SSE stream is described with `generic.SSEFormat` and added by `register_format`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ghoststream.protocols import anthropic, chat, completions, responses
 from ghoststream.protocols.browser import GhoststreamDecoder
 from ghoststream.protocols.decoding import DecodeFailure, StreamDecoder
 from ghoststream.protocols.dialect import Dialect
+from ghoststream.protocols.generic import SSEFormat
 from ghoststream.protocols.raw import RawDecoder
 
 __all__ = [
@@ -26,9 +29,11 @@ __all__ = [
     "FORMATS",
     "DecodeFailure",
     "Dialect",
+    "SSEFormat",
     "StreamDecoder",
     "decoder_for",
     "dialect",
+    "register_format",
 ]
 
 DIALECTS: dict[str, Dialect] = {
@@ -41,7 +46,18 @@ FORMATS: dict[str, Callable[[], StreamDecoder]] = {
     "ghoststream": GhoststreamDecoder,
     "raw": RawDecoder,
 }
-"""Every stream format a client can read, by name: the dialects plus ghoststream's own."""
+"""Every stream format a client can read, by name: the dialects, ghoststream's own, and those
+added with `register_format`."""
+BUILT_IN = frozenset(FORMATS)
+
+
+def register_format(name: str, factory: Callable[[], StreamDecoder]) -> None:
+    """Make the stream format `name` readable everywhere a format is named (timing client,
+    probe `--format`, Locust `--format`): `factory` makes a fresh decoder, e.g. an `SSEFormat`.
+    Registering a name again replaces it; a built-in name cannot be replaced."""
+    if name in BUILT_IN:
+        raise ValueError(f"{name!r} is a built-in stream format")
+    FORMATS[name] = factory
 
 
 def dialect(name: str) -> Dialect:
