@@ -95,3 +95,28 @@ def summarize(records: Iterable[StreamRecord], ttft_slo_s: float | None = None) 
         output_tokens_per_s=tokens / span if span > 0 else math.nan,
         goodput=len(good) / len(records) if records else math.nan,
     )
+
+
+def meets_slo(
+    record: StreamRecord, ttft_slo_s: float | None = None, tpot_slo_s: float | None = None
+) -> bool:
+    """Succeeded within the SLOs, per request as `vllm bench serve --goodput` judges: its
+    TTFT, and its TPOT (mean inter-token latency; a one-token stream has none to miss)."""
+    if not record.ok:
+        return False
+    if ttft_slo_s is not None and (record.ttft is None or record.ttft > ttft_slo_s):
+        return False
+    per_token = tpot(record)
+    return tpot_slo_s is None or per_token is None or per_token <= tpot_slo_s
+
+
+def goodput_per_s(
+    records: Sequence[StreamRecord],
+    ttft_slo_s: float | None = None,
+    tpot_slo_s: float | None = None,
+) -> float:
+    """Requests that met the SLOs per second of the run (vLLM's goodput)."""
+    span_start = min((r.started_at for r in records), default=0.0)
+    span_end = max((r.ended_at or r.started_at for r in records), default=0.0)
+    good = sum(meets_slo(r, ttft_slo_s, tpot_slo_s) for r in records)
+    return good / (span_end - span_start) if span_end > span_start else math.nan
