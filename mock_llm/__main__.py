@@ -53,6 +53,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-queue", type=int, default=None, help="streams that may wait; beyond it a 503"
     )
     parser.add_argument(
+        "--prefix-cache",
+        action="store_true",
+        help="leave a recently seen prompt prefix (whole 16-token blocks) out of the prefill",
+    )
+    parser.add_argument(
         "--profile",
         choices=sorted(PROFILES),
         default=None,
@@ -77,6 +82,7 @@ def config_from(args: argparse.Namespace) -> MockConfig:
         tpm=args.tpm,
         max_num_seqs=args.max_num_seqs,
         max_queue=args.max_queue,
+        prefix_cache=args.prefix_cache,
     )
 
 

@@ -21,7 +21,7 @@ from ghoststream.protocols import DIALECTS, openai_errors
 
 from . import faults, metrics, openapi, scenarios
 from .config import MockConfig
-from .engine import Engine
+from .engine import Engine, PrefixCache
 from .ledger import Ledger
 from .rate_limits import RateLimits
 from .streaming import Generation
@@ -58,8 +58,9 @@ def create_app(config: MockConfig | None = None, guard: ConnectionGuard | None =
     limits = RateLimits(config.rpm, config.tpm)
     seqs = config.max_num_seqs
     engine = None if seqs is None else Engine(seqs, config.max_queue)
+    cache = PrefixCache() if config.prefix_cache else None
     routes = {
-        d.path: Generation(d, config, ledger, known, tally, limits, engine)
+        d.path: Generation(d, config, ledger, known, tally, limits, engine, cache)
         for d in DIALECTS.values()
     }
     api = FastAPI(

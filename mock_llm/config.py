@@ -39,6 +39,8 @@ class MockConfig:
     """Streams generating at once (`mock_llm.engine`); the rest wait their turn."""
     max_queue: int | None = None
     """Streams that may wait for a slot; beyond it a 503, as vLLM's bounded queue answers."""
+    prefix_cache: bool = False
+    """Leave a recently seen prompt prefix out of the prefill (`mock_llm.engine.PrefixCache`)."""
 
 
 @dataclass(frozen=True)

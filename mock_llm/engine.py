@@ -5,7 +5,7 @@ today's exact one. The model follows llm-d-inference-sim's latency model (its
 `docs/latency-simulation.md` and `getCurrLoadFactor` in its latency calculator), with the same
 parameter names where it has them:
 
-    prefill_ms  = prefill_overhead_ms + prefill_ms_per_token * prompt_tokens
+    prefill_ms  = prefill_overhead_ms + prefill_ms_per_token * (prompt_tokens - cached_tokens)
     LF(r)       = 1 + (load_factor - 1) * (r - 1) / (max_num_seqs - 1)    (1 when max_num_seqs <= 1)
     first token = queue_wait + (ttft_ms + prefill_ms) * LF(r at admission)
     token i + 1 = token i + itl_ms * LF(r when token i was sent)          (jitter added on top)
@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+import hashlib
+from collections import OrderedDict, deque
+from collections.abc import Sequence
 
 
 def load_factor(running: int, max_num_seqs: int, factor: float) -> float:
@@ -39,6 +41,41 @@ def prefill_ms(prompt_tokens: int, ms_per_token: float, overhead_ms: float) -> f
 def first_token_ms(ttft_ms: float, prefill: float, factor: float) -> float:
     """Time from admission to the first token: the constant TTFT plus prefill, slowed down."""
     return (ttft_ms + prefill) * factor
+
+
+BLOCK_TOKENS = 16
+"""vLLM's default KV-cache block: prefix caching reuses whole blocks only."""
+BLOCK_CHARS = BLOCK_TOKENS * 4  # the mock counts 4 characters a token
+
+
+class PrefixCache:
+    """Prompt blocks recently prefilled (`--prefix-cache`), as automatic prefix caching keeps
+    them: a block is reused only when every block before it matched too, so `cached_tokens`
+    is the length of the longest recently seen prefix, in whole blocks. Least recently used
+    blocks are forgotten first."""
+
+    def __init__(self, capacity_blocks: int = 100_000) -> None:
+        self.capacity = capacity_blocks
+        self.blocks: OrderedDict[bytes, None] = OrderedDict()
+
+    def cached_tokens(self, messages: Sequence[tuple[str, str]], prompt_tokens: int) -> int:
+        """Tokens of this prompt already cached (at most all but one: the last is always
+        computed), and remember its blocks for the next request."""
+        text = "".join(f"{role}\0{body}\0" for role, body in messages).encode()
+        chain = hashlib.blake2b(digest_size=16)
+        matched, hit = 0, True
+        for start in range(0, len(text) - BLOCK_CHARS + 1, BLOCK_CHARS):
+            chain.update(text[start : start + BLOCK_CHARS])
+            key = chain.digest()
+            if hit and key in self.blocks:
+                matched += 1
+                self.blocks.move_to_end(key)
+            else:
+                hit = False
+                self.blocks[key] = None
+        while len(self.blocks) > self.capacity:
+            self.blocks.popitem(last=False)
+        return min(matched * BLOCK_TOKENS, max(0, prompt_tokens - 1))
 
 
 class Engine:

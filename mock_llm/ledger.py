@@ -59,6 +59,8 @@ class StreamEntry:
     """Time spent waiting for an engine slot (`--max-num-seqs`): part of the TTFT."""
     prefill_ms: float = 0.0
     """The prompt's prefill before load scaling (`prefill_overhead_ms`, `prefill_ms_per_token`)."""
+    cached_tokens: int = 0
+    """Prompt tokens found in the prefix cache (`--prefix-cache`), left out of the prefill."""
     batch_at_start: int | None = None
     """Streams running (this one included) when it got its slot: what its TTFT was scaled by."""
     batch_max: int | None = None

@@ -31,7 +31,7 @@ from ghoststream.protocols.dialect import (
 
 from . import faults
 from .config import MockConfig, StreamPlan
-from .engine import Engine, first_token_ms, load_factor, prefill_ms
+from .engine import Engine, PrefixCache, first_token_ms, load_factor, prefill_ms
 from .ledger import MAX_RECORDED_BODY_BYTES, Ledger, StreamEntry
 from .planning import Pieces, pieces, plan
 from .rate_limits import RateLimits
@@ -61,8 +61,10 @@ class Generation:
         fault_tally: faults.FaultTally,
         rate_limits: RateLimits,
         engine: Engine | None = None,
+        prefix_cache: PrefixCache | None = None,
     ) -> None:
         self.engine = engine
+        self.prefix_cache = prefix_cache
         self.fault_tally = fault_tally
         self.rate_limits = rate_limits
         self.dialect = dialect
@@ -127,6 +129,8 @@ class Generation:
                 await send_json(send, 429, dialect.error_body(429), extra)
                 return
         answer_headers = dialect.response_headers(request_id) + budget
+        cache, prompt_tokens = self.prefix_cache, request.prompt_tokens
+        cached = 0 if cache is None else cache.cached_tokens(request.messages, prompt_tokens)
         entry = self.ledger.open(
             StreamEntry(
                 id=dialect.new_id(),
@@ -146,10 +150,11 @@ class Generation:
                 request_bytes=len(raw),
                 request_headers=headers,
                 prefill_ms=prefill_ms(
-                    request.prompt_tokens,
+                    prompt_tokens - cached,
                     stream_plan.prefill_ms_per_token,
                     stream_plan.prefill_overhead_ms,
                 ),
+                cached_tokens=cached,
             )
         )
         if faults.is_http(stream_plan.fault):

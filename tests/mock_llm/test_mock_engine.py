@@ -28,7 +28,14 @@ from ghoststream.protocols.dialect import InvalidRequest
 from mock_llm import scenarios
 from mock_llm.__main__ import config_from, parse_args
 from mock_llm.config import MockConfig
-from mock_llm.engine import Engine, first_token_ms, load_factor, prefill_ms
+from mock_llm.engine import (
+    BLOCK_TOKENS,
+    Engine,
+    PrefixCache,
+    first_token_ms,
+    load_factor,
+    prefill_ms,
+)
 from mock_llm.planning import plan
 from mock_llm.profiles import PROFILES
 
@@ -366,3 +373,29 @@ async def test_a_full_queue_answers_503_and_a_waiter_that_leaves_is_cancelled_at
         task.cancel()
     await asyncio.gather(*holders, stayer, return_exceptions=True)
     assert all(e["outcome"] != "open" for e in await evidence.requests(5))
+
+
+def test_the_prefix_cache_reuses_whole_blocks_of_a_prefix_seen_before() -> None:
+    cache = PrefixCache()
+    system = ("system", "s" * 500)
+    assert cache.cached_tokens([system, ("user", "first question")], 130) == 0
+    again = cache.cached_tokens([system, ("user", "another question")], 131)
+    # 513 characters in common ("system\0" + 500 + "\0user\0"): 8 whole 64-character blocks
+    assert again == 8 * BLOCK_TOKENS, "the whole blocks both prompts share, not the new turn"
+    assert cache.cached_tokens([("system", "t" + "s" * 499)], 125) == 0, "a prefix, not a part"
+    assert cache.cached_tokens([system], 127) == 7 * BLOCK_TOKENS
+    assert cache.cached_tokens([system], 100) == 99, "the last token is always computed"
+
+
+async def test_with_the_prefix_cache_a_repeated_prompt_skips_its_prefill() -> None:
+    args = ["--log-level", "warning", "--prefix-cache", "--prefill-ms-per-token", "0.5"]
+    with serve_in_process("mock_llm", [*args, "--ttft-ms", "20", "--tokens", "2"]) as mock:
+        body = openai_body("x" * 1600)  # 400 tokens: 200 ms of prefill, then all but one cached
+        url = f"{mock.url}/v1/chat/completions"
+        cold = await timed_stream(url, body, dialect="chat")
+        warm = await timed_stream(url, body, dialect="chat")
+        ledger = await MockEvidence(mock.url).requests()
+    assert [e["cached_tokens"] for e in ledger] == [0, 399]
+    assert [e["prefill_ms"] for e in ledger] == [200.0, 0.5]
+    assert cold.ttft is not None and warm.ttft is not None
+    assert cold.ttft * 1000 >= 220 - EARLY_MS and warm.ttft < cold.ttft - 0.1

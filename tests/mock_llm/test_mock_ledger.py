@@ -110,6 +110,7 @@ def test_entries_serialise_with_every_field() -> None:
         "tokens_sent",
         "queue_wait_ms",
         "prefill_ms",
+        "cached_tokens",
         "batch_at_start",
         "batch_max",
         "request_body",

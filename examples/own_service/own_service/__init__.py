@@ -1,0 +1,1 @@
+"""A tiny streaming service of someone else's: its own route, its own event format."""
