@@ -132,7 +132,8 @@ class OpenLoopUser(StreamUser):
         for k in range(sys.maxsize):
             due = first + k * period
             gevent.sleep(max(0.0, due - time.perf_counter()))
-            self.streams.spawn(self.ask, scheduled_at=due)
+            if due >= self.resume_at:  # arrivals due while a refusal's Retry-After runs: skipped
+                self.streams.spawn(self.ask, scheduled_at=due)
 
 
 if __name__ == "__main__":  # one user in the debugger: python loadtests/locustfile.py --host ...

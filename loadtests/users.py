@@ -30,6 +30,8 @@ from loadtests.stream_client import StreamRequest, read_stream
 from mock_llm.directive import directive
 
 QUESTION = "How do Server-Sent Events keep a stream open?"
+REFUSALS = frozenset({429, 503})
+"""Statuses that ask the client to come back later (with `Retry-After`)."""
 
 
 class StreamFailure(Exception):
@@ -45,6 +47,12 @@ class StreamUser(User):
     """`chat` POST /api/chat, `ask` GET /ask-ai (both the service's SSE), `openai` the mock's own
     API in the dialect `--api`, `raw` GET /ask-ai of the naive relay (undelimited text)."""
     wait_time = constant(0)
+    retry_default_s = 1.0
+    """The wait after a refusal that names none."""
+    retry_max_s = 60.0
+    """The longest wait a refusal may ask for."""
+    resume_at = 0.0
+    """`perf_counter()` before which this user starts no stream: a refusal's Retry-After."""
 
     def opt(self, name: str, default: Any) -> Any:
         return hooks.option(self.environment, name, default)
@@ -160,7 +168,19 @@ class StreamUser(User):
         if reason is None and gap is not None and expect.fault is None:
             self.fire("ITL", gap, started_wall)
         keep(reason)
+        self.back_off(record)
         return record
+
+    def back_off(self, record: StreamRecord) -> None:
+        """After a 429 or 503, wait what the target asked (Retry-After, bounded) before the next
+        stream. Asking again at once would send a target that refuses about a thousand refusals
+        a second, a measure of how fast the generator hears no. The refusal stays a failure."""
+        if record.status not in REFUSALS:
+            return
+        asked = record.retry_after
+        wait = min(self.retry_default_s if asked is None else asked, self.retry_max_s)
+        self.resume_at = time.perf_counter() + wait
+        gevent.sleep(wait)
 
     def fire(
         self,

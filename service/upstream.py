@@ -12,18 +12,15 @@ the upstream's own error text is kept.
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import math
 import random
-import time
 from collections.abc import Mapping, Sequence
 
 import aiohttp
 import orjson
 
 from ghoststream.protocols.dialect import Dialect, Message
+from ghoststream.protocols.retry_after import retry_after_s
 
-MAX_RETRY_AFTER_S = 3600.0
 RETRYABLE = frozenset({"rate_limited", "upstream_unavailable", "upstream_unreachable"})
 
 
@@ -35,43 +32,6 @@ class UpstreamFailure(Exception):
         self.code = code
         self.retry_after = retry_after
         self.detail = detail
-
-
-def retry_after_s(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """The upstream's requested wait: `retry-after-ms`, else `retry-after` in seconds or as an
-    HTTP date. Values that are not finite, negative, or unreadable are ignored; a wait is
-    clamped to MAX_RETRY_AFTER_S so a client is never told to come back next year."""
-    candidates = (
-        (headers.get("retry-after-ms"), 0.001),
-        (headers.get("retry-after"), 1.0),
-    )
-    for value, scale in candidates:
-        if value is None:
-            continue
-        seconds = _number(value, scale)
-        if seconds is None and scale == 1.0:
-            seconds = _http_date_from_now(value, time.time() if now is None else now)
-        if seconds is not None:
-            return min(seconds, MAX_RETRY_AFTER_S)
-    return None
-
-
-def _number(value: str, scale: float) -> float | None:
-    try:
-        seconds = float(value) * scale
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
-
-
-def _http_date_from_now(value: str, now: float) -> float | None:
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def classify(status: int, headers: Mapping[str, str]) -> UpstreamFailure:

@@ -31,6 +31,8 @@ class StreamRecord:
     aborted_at_wall: float | None = None
     """`time.time()` when the client closed the connection, to compare with a server's clock."""
     transport_error: str | None = None
+    retry_after: float | None = None
+    """Seconds a refusing server asked the client to wait (`Retry-After`, `retry-after-ms`)."""
     usage: dict[str, Any] | None = None
     finish_reason: str | None = None
     event_ids: list[str] = field(default_factory=list)

@@ -7,6 +7,9 @@ from __future__ import annotations
 import httptools
 
 from ghoststream.harness.records import StreamRecorder
+from ghoststream.protocols.retry_after import retry_after_s
+
+RETRY_HEADERS = frozenset({"retry-after", "retry-after-ms"})
 
 
 class ResponseReader:
@@ -23,15 +26,23 @@ class ResponseReader:
         """The stream's terminal event has arrived; later bytes are not recorded."""
         self.limit_reached = False
         """`abort_after_tokens` tokens have arrived; later bytes are not recorded."""
+        self.retry_headers: dict[str, str] = {}
 
     def feed(self, data: bytes, now: float) -> None:
         """Parse `data`, read off the socket at `now`; raises httptools.HttpParserError."""
         self.now = now
         self.parser.feed_data(data)
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        if key in RETRY_HEADERS:
+            self.retry_headers[key] = value.decode("latin-1")
+
     def on_headers_complete(self) -> None:
         self.record.status = self.parser.get_status_code()
         self.record.headers_at = self.now
+        if self.retry_headers:
+            self.record.retry_after = retry_after_s(self.retry_headers)
 
     def on_body(self, body: bytes) -> None:
         if self.record.status != 200:

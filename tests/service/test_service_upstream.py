@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from multidict import CIMultiDict
 
-from service.upstream import classify, retry_after_s
+from ghoststream.protocols.retry_after import retry_after_s
+from service.upstream import classify
 
 
 @pytest.mark.parametrize(
