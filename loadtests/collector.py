@@ -32,6 +32,12 @@ class Collector:
         self.results: dict[str, Any] = {}
         """Machine-readable check and capacity results for the summary JSON."""
         self.check_failed = False
+        self.cpu: dict[str, list[float]] = {}
+        """Each generator process (pid) -> its CPU samples, percent of one core."""
+        self.cpu_outbox: list[float] = []
+        """A worker's samples not yet shipped to the master."""
+        self.invalid = False
+        """The generator was saturated: the figures are not the target's (`saturation.py`)."""
         self._file: IO[str] | None = None
 
     def begin(self, records_path: str | None) -> None:
@@ -43,6 +49,8 @@ class Collector:
         self.notes = []
         self.results = {}
         self.check_failed = False
+        self.cpu = {}
+        self.invalid = False
         self.records_path = Path(records_path) if records_path else None
         if self.records_path is not None:
             self.records_path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import psutil
 from locust import events
 from locust.argument_parser import LocustArgumentParser
 from locust.env import Environment
@@ -22,6 +23,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, 
 
 from ghoststream.gc_tuning import tune_for_many_streams
 from loadtests.collector import COLLECTOR
+from loadtests.saturation import INVALID_EXIT_CODE, Limits, judge
 from loadtests.summary import render, render_steps, summarize
 
 log = logging.getLogger("ghoststream.load")
@@ -29,6 +31,7 @@ REPORT_KEY = "ghoststream"
 UI_RECENT = 2000
 """The web UI's Streams tab summarizes the most recent streams only: it is polled every 2 s."""
 _summary_due = False
+CPU_EVERY_S = 1.0
 
 
 @events.init_command_line_parser.add_listener
@@ -71,6 +74,18 @@ def add_options(parser: LocustArgumentParser) -> None:
         "--api-key", default="", is_secret=True, help="the service's key (SERVICE_API_KEYS), if on"
     )
     group.add_argument("--live-every", type=float, default=5.0, help="seconds between live lines")
+    group.add_argument(
+        "--max-generator-cpu",
+        type=float,
+        default=Limits.max_cpu_percent,
+        help="a Locust process above this CPU (%% of a core, p90) makes the figures invalid",
+    )
+    group.add_argument(
+        "--max-coalesced",
+        type=float,
+        default=Limits.max_coalesced,
+        help="a share of 0 ms inter-token gaps above this makes the figures invalid",
+    )
     group.add_argument("--step-users", type=int, default=50, help="step shape: users per step")
     group.add_argument("--step-start", type=int, default=0, help="step shape: first step's users")
     group.add_argument("--step-seconds", type=float, default=15.0, help="step shape: step length")
@@ -106,6 +121,8 @@ def on_init(environment: Environment, runner: Runner | None = None, **_: Any) ->
         events.worker_report.add_listener(receive_lines)
     if is_collecting(runner):
         gevent.spawn(live_figures, environment)
+    if runner is not None and not isinstance(runner, MasterRunner):
+        gevent.spawn(watch_cpu, runner)
     web_ui = getattr(environment, "web_ui", None)
     if web_ui is not None:
         extend_web_ui(environment, web_ui)
@@ -125,8 +142,14 @@ def choose_default_users(environment: Environment, runner: Runner | None) -> Non
 
 
 def ship_lines(client_id: str, data: dict[str, Any]) -> None:
-    data[REPORT_KEY] = {"lines": COLLECTOR.outbox, "open": COLLECTOR.open_here}
+    data[REPORT_KEY] = {
+        "lines": COLLECTOR.outbox,
+        "open": COLLECTOR.open_here,
+        "pid": source_id(),
+        "cpu": COLLECTOR.cpu_outbox,
+    }
     COLLECTOR.outbox = []
+    COLLECTOR.cpu_outbox = []
 
 
 def receive_lines(client_id: str, data: dict[str, Any]) -> None:
@@ -134,6 +157,24 @@ def receive_lines(client_id: str, data: dict[str, Any]) -> None:
     if report:
         COLLECTOR.add(report["lines"])
         COLLECTOR.open_remote[client_id] = report["open"]
+        COLLECTOR.cpu.setdefault(str(report["pid"]), []).extend(report["cpu"])
+
+
+def watch_cpu(runner: Runner) -> None:
+    """Sample this process's CPU every second while users run: the evidence, judged at the end
+    (`saturation.py`), of a generator too busy to read its streams on time."""
+    process = psutil.Process()
+    process.cpu_percent()  # the first reading only starts the interval
+    source = str(source_id())
+    while True:
+        gevent.sleep(CPU_EVERY_S)
+        percent = float(process.cpu_percent())
+        if runner.state not in (STATE_SPAWNING, STATE_RUNNING):
+            continue
+        if isinstance(runner, WorkerRunner):
+            COLLECTOR.cpu_outbox.append(percent)
+        else:
+            COLLECTOR.cpu.setdefault(source, []).append(percent)
 
 
 @events.spawning_complete.add_listener
@@ -214,6 +255,8 @@ def on_quitting(environment: Environment, **_: Any) -> None:
         _summary_due = True
         if COLLECTOR.check_failed:
             environment.process_exit_code = 1
+        if COLLECTOR.invalid:
+            environment.process_exit_code = INVALID_EXIT_CODE
 
 
 @events.quit.add_listener
@@ -224,20 +267,32 @@ def on_quit(exit_code: int, **_: Any) -> None:
 
 
 def finish(environment: Environment) -> None:
-    """Close the JSONL, run the evidence checks, write the summary JSON and series CSV."""
+    """Close the JSONL, run the evidence checks, judge the generator, write the summary JSON and
+    the series and generator CSVs."""
     COLLECTOR.end()
     mock_url = option(environment, "mock_url", "")
     if mock_url:
         cancel_check(mock_url)
     if "steps" in COLLECTOR.results:
         COLLECTOR.notes[:0] = render_steps(COLLECTOR.results["steps"], COLLECTOR.lines)
+    limits = Limits(
+        max_cpu_percent=float(option(environment, "max_generator_cpu", Limits.max_cpu_percent)),
+        max_coalesced=float(option(environment, "max_coalesced", Limits.max_coalesced)),
+    )
+    verdict = judge(COLLECTOR.cpu, COLLECTOR.lines, limits)
+    COLLECTOR.invalid = not verdict.valid
+    if COLLECTOR.invalid:
+        COLLECTOR.notes.insert(0, verdict.message())
     path = COLLECTOR.records_path
     if path is None:
         return
     stem = path.with_suffix("")
+    verdict.write_csv(Path(f"{stem}_generator.csv"))
     summaries = summarize(COLLECTOR.lines)
     document = {
         "records": path.name,
+        "valid": verdict.valid,
+        "generator": verdict.as_dict(),
         "scenarios": {name: s.as_dict() for name, s in summaries.items()},
         "open_streams_peak": COLLECTOR.peak(),
         "notes": COLLECTOR.notes,

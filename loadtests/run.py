@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ghoststream.harness.servers import LOOPBACK, serve_in_process
+from loadtests.saturation import INVALID_EXIT_CODE as INVALID
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
@@ -246,5 +247,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = wait_for(subprocess.Popen(locust_command(args, scenario, host, mock_url, extra)))
     prefix = args.name or args.scenario
     written = sorted(p.name for p in Path(args.out).glob(f"{prefix}*"))
-    print(f"loadtests: exit code {code}; in {args.out}: {', '.join(written)}")
+    meaning = " (figures invalid: the load generator was saturated)" if code == INVALID else ""
+    print(f"loadtests: exit code {code}{meaning}; in {args.out}: {', '.join(written)}")
     return code
