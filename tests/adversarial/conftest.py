@@ -25,6 +25,8 @@ from tests.conftest import service_env
 TIMEOUT_S = 1.0
 """The head, body and idle timeouts the guarded servers run with."""
 CONNECTIONS_PER_CLIENT = 32
+MAX_TOKENS_LIMIT = 4096
+"""The production default, which the other test servers lift."""
 RSS_GROWTH_LIMIT_KIB = 32 * 1024
 """What one attack may leave behind in memory: allocator slack, never the attack's payload."""
 
@@ -92,6 +94,7 @@ def guarded_service(
         GHOSTSTREAM_BODY_TIMEOUT_S=str(TIMEOUT_S),
         GHOSTSTREAM_KEEPALIVE_TIMEOUT_S=str(TIMEOUT_S),
         GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT=str(CONNECTIONS_PER_CLIENT),
+        GHOSTSTREAM_MAX_TOKENS_LIMIT=str(MAX_TOKENS_LIMIT),
     )
     with serve_in_process("service", env=env, output=log) as server:
         yield Target("service", server.url, server.pid, log)

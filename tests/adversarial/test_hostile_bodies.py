@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.errors import INPUT_ERRORS
-from tests.adversarial.conftest import Target
+from tests.adversarial.conftest import MAX_TOKENS_LIMIT, Target
 
 JSON_SCALARS = st.one_of(
     st.none(),
@@ -74,7 +74,7 @@ SERVICE_BODIES = st.one_of(
             "messages": st.just([{"role": "user", "content": "x"}]),
             "max_tokens": not_of(int, str, type(None))
             | st.integers(max_value=0)
-            | st.integers(min_value=10**6),
+            | st.integers(min_value=MAX_TOKENS_LIMIT + 1),
         }
     ),
 )
