@@ -1,8 +1,10 @@
-"""`python -m mock_llm` (installed: `ghoststream-mock`): serve the mock LLM APIs."""
+"""`python -m mock_llm` (installed: `ghoststream-mock`): serve the mock LLM APIs;
+`python -m mock_llm record ...`: record a real endpoint's answer for the mock to replay."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 import uvicorn
@@ -15,6 +17,7 @@ from .config import MockConfig
 from .controls import CONTROLS
 from .embedded import quiet_dropped_connections
 from .profiles import PROFILES
+from .recorder import main as record
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -87,6 +90,9 @@ def config_from(args: argparse.Namespace) -> MockConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["record"]:  # a subcommand; any other first argument is a serving flag
+        raise SystemExit(record(argv[1:]))
     args = parse_args(argv)
     quiet_dropped_connections()
     guard = http_guard.ConnectionGuard(http_guard.limits_from(args))

@@ -25,6 +25,8 @@ class MockConfig:
     prefill_ms_per_token: float = 0.0
     prefill_overhead_ms: float = 0.0
     load_factor: float = 1.0
+    replay_speed: float = 1.0
+    """A recorded scenario's offsets are divided by this (`mock_llm.replay`)."""
     model: str = "gpt-4o-mini"
     api_key: str | None = None
     scenarios_path: str | None = None
@@ -55,6 +57,7 @@ class StreamPlan:
     prefill_ms_per_token: float = 0.0
     prefill_overhead_ms: float = 0.0
     load_factor: float = 1.0
+    replay_speed: float = 1.0
     mode: Mode = "prose"
     fault: str | None = None
     fault_after: int = 0

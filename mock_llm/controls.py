@@ -100,6 +100,13 @@ CONTROLS: dict[str, Control] = {
             server_wide=True,
             low=1.0,
         ),
+        Control(
+            "replay_speed",
+            "number",
+            "a recorded scenario's playback speed (2: twice as fast; 0: no waiting)",
+            1000.0,
+            server_wide=True,
+        ),
         Control("mode", "choice", "where the text comes from", choices=MODES),
         Control("fault", "choice", "a fault to inject", choices=tuple(FAULTS)),
         Control("fault_after", "integer", "tokens sent before a midstream fault", 1_000_000),

@@ -20,17 +20,23 @@ def plan(
     request: GenerationRequest,
     headers: Mapping[str, str],
     known: list[scenarios.Scenario],
+    api: str | None = None,
 ) -> tuple[StreamPlan, scenarios.Scenario | None]:
-    """Resolve the schedule and content: defaults < scenario < headers < prompt directive."""
+    """Resolve the schedule and content: defaults < scenario < headers < prompt directive;
+    `api`, the route's dialect, which a recorded scenario must have been recorded from."""
     try:
         from_headers = controls.typed(controls.from_headers(headers))
         from_prompt = controls.typed(directive.parse(request.last_user_text))
     except controls.ControlError as error:
         raise InvalidRequest(str(error)) from None
     name = from_prompt.get("scenario", from_headers.get("scenario"))
-    scenario = scenarios.find(known, request.last_user_text, None if name is None else str(name))
+    text = request.last_user_text
+    scenario = scenarios.find(known, text, None if name is None else str(name), api)
     if name is not None and scenario is None:
         raise InvalidRequest(f"unknown mock scenario {name!r}")
+    recorded = None if scenario is None else scenario.recording
+    if api is not None and recorded is not None and recorded.api != api:
+        raise InvalidRequest(f"mock scenario {name!r} was recorded from the {recorded.api} API")
     merged: dict[str, Any] = {
         c.name: getattr(config, c.name) for c in controls.CONTROLS.values() if c.server_wide
     }

@@ -11,7 +11,9 @@
         fault: http_503
 
 A scenario may set any control the directive can (`ttft_ms`, `itl_ms`, `tokens`, `fault`, ...)
-and `text`, which makes the answer that fixed text. The first match wins.
+and `text`, which makes the answer that fixed text, or hold a `recording`
+(`mock_llm.recording`), which is replayed instead. The first match wins; a recording matches
+only on the route of the API it was recorded from.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import yaml
 
 from .controls import ControlError, typed
+from .recording import Recording, from_document
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Scenario:
     text: str | None = None
     substring: str | None = None
     pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    recording: Recording | None = field(default=None, compare=False)
 
     def matches(self, prompt: str) -> bool:
         if self.pattern is not None:
@@ -54,6 +58,11 @@ def parse(document: Any) -> list[Scenario]:
         text = item.pop("text", None)
         substring = item.pop("match", None)
         regex = item.pop("match_regex", None)
+        recorded = item.pop("recording", None)
+        try:
+            replay = None if recorded is None else from_document(recorded)
+        except ValueError as error:
+            raise ValueError(f"scenario {name!r}: {error}") from None
         try:
             controls = typed({key: str(value) for key, value in item.items()})
         except ControlError as error:
@@ -71,6 +80,7 @@ def parse(document: Any) -> list[Scenario]:
                 text=None if text is None else str(text),
                 substring=None if substring is None else str(substring),
                 pattern=pattern,
+                recording=replay,
             )
         )
     return scenarios
@@ -83,9 +93,17 @@ def load(path: str | Path) -> list[Scenario]:
     return parse(document)
 
 
-def find(scenarios: list[Scenario], prompt: str, name: str | None = None) -> Scenario | None:
-    """The scenario named `name`, or else the first whose match fits `prompt`."""
+def find(
+    scenarios: list[Scenario], prompt: str, name: str | None = None, api: str | None = None
+) -> Scenario | None:
+    """The scenario named `name`, or else the first whose match fits `prompt` (skipping
+    recordings of an API other than `api`, so a chat recording never answers `/v1/messages`)."""
     for scenario in scenarios:
-        if (scenario.name == name) if name is not None else scenario.matches(prompt):
+        if name is not None:
+            if scenario.name == name:
+                return scenario
+        elif scenario.matches(prompt) and (
+            api is None or scenario.recording is None or scenario.recording.api == api
+        ):
             return scenario
     return None

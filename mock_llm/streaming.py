@@ -4,8 +4,9 @@ mock's hot path, one implementation for every dialect.
 Written against ASGI `send`/`receive` directly (no response classes, no middleware) so the mock
 spends as little CPU per token as it can and is never the bottleneck of a load test. Tokens go
 out on absolute deadlines (t0 + TTFT + i*ITL), so event-loop lag never accumulates into drift.
-A watcher task listens for `http.disconnect` the whole time and cancels the stream at once, even
-in the middle of a long TTFT, a stall, or a send blocked on a client that stopped reading.
+A watcher (`mock_llm.watcher`) cancels the stream the moment its client leaves, even in the
+middle of a long TTFT, a stall, or a send blocked on a client that stopped reading. A scenario
+with a recording is played back (`mock_llm.replay`) instead of generated.
 """
 
 from __future__ import annotations
@@ -29,13 +30,15 @@ from ghoststream.protocols.dialect import (
     StreamWriter,
 )
 
-from . import faults
+from . import faults, replay
 from .config import MockConfig, StreamPlan
 from .engine import Engine, PrefixCache, first_token_ms, load_factor, prefill_ms
 from .ledger import MAX_RECORDED_BODY_BYTES, Ledger, StreamEntry
 from .planning import Pieces, pieces, plan
 from .rate_limits import RateLimits
+from .recording import Recording
 from .scenarios import Scenario
+from .watcher import watched
 
 STREAM_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -87,7 +90,9 @@ class Generation:
             if raw is None:
                 return
             request = dialect.parse_request(raw, headers)
-            stream_plan, _ = plan(self.config, request, headers, self.scenarios)
+            stream_plan, scenario = plan(
+                self.config, request, headers, self.scenarios, dialect.name
+            )
             if stream_plan.fault is not None and not self.fault_tally.strikes(
                 faults.request_key(dialect.path, raw),
                 stream_plan.fault_times,
@@ -108,6 +113,10 @@ class Generation:
             self.ledger.counters.rejected += 1
             extra = dialect.response_headers(request_id) + faults.retry_after_headers(1000)
             await send_json(send, 429, dialect.error_body(429), extra)
+            return
+        if scenario is not None and scenario.recording is not None:
+            recorded = scenario.recording
+            await self._replay(receive, send, recorded, stream_plan, request, raw, headers)
             return
         engine = self.engine
         if engine is not None and engine.full():  # vLLM's bounded queue refuses with a 503
@@ -171,6 +180,50 @@ class Generation:
         run = _Run(send, dialect, request, stream_plan, entry, self.ledger, answer, answer_headers)
         await run.watched(receive, engine)
 
+    async def _replay(
+        self,
+        receive: Receive,
+        send: Send,
+        recorded: Recording,
+        stream_plan: StreamPlan,
+        request: GenerationRequest,
+        raw: bytes,
+        headers: dict[str, str],
+    ) -> None:
+        """Serve a recorded scenario as recorded: none of the mock's own schedule, text, faults,
+        engine or budgets apply, only `replay_speed`."""
+        speed, counts = stream_plan.replay_speed, recorded.counts
+        ttft_ms, itl_ms = replay.schedule(recorded, counts, speed)
+        request_id = headers.get("x-request-id") or f"req_{secrets.token_hex(16)}"
+        entry = self.ledger.open(
+            StreamEntry(
+                id=recorded.answer_id or self.dialect.new_id(),
+                api=self.dialect.name,
+                model=request.model,
+                stream=request.stream,
+                mode="replay",
+                scenario=stream_plan.scenario,
+                fault=None,
+                tokens_planned=counts[-1] if counts else 0,
+                ttft_ms=ttft_ms,
+                itl_ms=itl_ms,
+                request_id=headers.get("x-request-id"),
+                prompt_chars=request.prompt_chars,
+                started_at=time.time(),
+                request_body=raw[:MAX_RECORDED_BODY_BYTES],
+                request_bytes=len(raw),
+                request_headers=headers,
+            )
+        )
+        own = self.dialect.response_headers(request_id)
+        ledger = self.ledger
+        await watched(
+            receive,
+            ledger,
+            entry,
+            lambda: replay.play(send, recorded, counts, speed, own, entry, ledger),
+        )
+
 
 class _Run:
     """One response being produced, stream or not, under a disconnect watcher."""
@@ -195,51 +248,29 @@ class _Run:
         self.answer = answer
         self.headers = headers
         """The dialect's response headers and the rate-limit state."""
-        self.disconnected = False
-        self.finished = False
         self.engine: Engine | None = None
         """Set once the stream holds an engine slot, which the `finally` gives back."""
 
     async def watched(self, receive: Receive, engine: Engine | None = None) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        watcher = loop.create_task(self._watch(receive, task))
         try:
-            if engine is not None:  # wait for a slot: the client's leaving cancels the wait
-                queued_at = loop.time()
-                try:
-                    await engine.acquire()
-                finally:
-                    self.entry.queue_wait_ms = (loop.time() - queued_at) * 1000
-                self.engine = engine
-            if self.request.stream:
-                await self._stream()
-            else:
-                await self._whole()
-        except asyncio.CancelledError:
-            if not self.disconnected:
-                self.ledger.close(self.entry, "cancelled")
-                raise
-            task.uncancel()
-            self.ledger.close(self.entry, "cancelled")
-        except Exception:  # DropConnection, or anything unforeseen: never leave the entry open
-            self.ledger.close(self.entry, "fault")
-            raise
+            await watched(receive, self.ledger, self.entry, lambda: self._produce(engine))
         finally:
-            self.finished = True
-            watcher.cancel()
             if self.engine is not None:
                 self.engine.release()
 
-    async def _watch(self, receive: Receive, task: asyncio.Task[Any]) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                if not self.finished:
-                    self.disconnected = True
-                    task.cancel()
-                return
+    async def _produce(self, engine: Engine | None) -> None:
+        if engine is not None:  # wait for a slot: the client's leaving cancels the wait
+            loop = asyncio.get_running_loop()
+            queued_at = loop.time()
+            try:
+                await engine.acquire()
+            finally:
+                self.entry.queue_wait_ms = (loop.time() - queued_at) * 1000
+            self.engine = engine
+        if self.request.stream:
+            await self._stream()
+        else:
+            await self._whole()
 
     def _deadlines(self, start: float) -> Iterator[float]:
         if self.engine is not None:
