@@ -17,10 +17,7 @@ import orjson
 
 from ghoststream.protocols import openai_errors
 from ghoststream.protocols.decoding import (
-    DecodeFailure,
     StreamDecoder,
-    finish_reason,
-    usage,
 )
 from ghoststream.protocols.dialect import (
     Answer,
@@ -39,7 +36,7 @@ from ghoststream.protocols.dialect import (
     random_id,
     required_str,
 )
-from ghoststream.protocols.sse import ServerSentEvent
+from ghoststream.protocols.openai_chunks import ChunkStreamDecoder
 
 FINGERPRINT = "fp_mock0000001"
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
@@ -122,52 +119,29 @@ class ChunkWriter(StreamWriter):
         ).encode()
 
 
-class ChatDecoder(StreamDecoder):
+class ChatDecoder(ChunkStreamDecoder):
     """The chunk stream in, content pieces out; tool-call argument pieces are counted."""
 
     __slots__ = ()
 
-    def _event(self, event: ServerSentEvent) -> None:
-        data = event.data
-        if data == "[DONE]":
-            self.done = True
-            return
-        chunk = orjson.loads(data)
-        if type(chunk) is not dict:
-            raise TypeError("chunk")
-        if "error" in chunk:
-            error = chunk["error"]
-            raise DecodeFailure(
-                "error", "error event in stream", error if isinstance(error, dict) else None
-            )
-        choices = chunk.get("choices")
-        if choices:
-            choice = choices[0]
-            delta = choice["delta"]
-            if type(delta) is not dict:
-                raise TypeError("delta")
-            text = delta.get("content")
-            if text is not None:
-                if type(text) is not str:
-                    raise TypeError("content")
-                if text:
-                    self._out.append(text)
-            calls = delta.get("tool_calls")
-            if calls:
-                for call in calls:
-                    arguments = call["function"].get("arguments")
-                    if arguments:
-                        if type(arguments) is not str:
-                            raise TypeError("arguments")
-                        self.tool_deltas += 1
-            reason = choice.get("finish_reason")
-            if reason is not None:
-                self.finish_reason = finish_reason(reason)
-        elif choices is not None and type(choices) is not list:
-            raise TypeError("choices")
-        found = chunk.get("usage")
-        if found is not None:
-            self.usage = usage(found["prompt_tokens"], found["completion_tokens"])
+    def _choice(self, choice: Any) -> None:
+        delta = choice["delta"]
+        if type(delta) is not dict:
+            raise TypeError("delta")
+        text = delta.get("content")
+        if text is not None:
+            if type(text) is not str:
+                raise TypeError("content")
+            if text:
+                self._out.append(text)
+        calls = delta.get("tool_calls")
+        if calls:
+            for call in calls:
+                arguments = call["function"].get("arguments")
+                if arguments:
+                    if type(arguments) is not str:
+                        raise TypeError("arguments")
+                    self.tool_deltas += 1
 
 
 def _text_of(content: Any, index: int) -> str:

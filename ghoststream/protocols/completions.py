@@ -16,7 +16,7 @@ import orjson
 
 from ghoststream.protocols import openai_errors
 from ghoststream.protocols.chat import DONE, FINGERPRINT
-from ghoststream.protocols.decoding import DecodeFailure, StreamDecoder, finish_reason, usage
+from ghoststream.protocols.decoding import StreamDecoder
 from ghoststream.protocols.dialect import (
     Answer,
     Dialect,
@@ -31,7 +31,7 @@ from ghoststream.protocols.dialect import (
     optional_count,
     required_str,
 )
-from ghoststream.protocols.sse import ServerSentEvent
+from ghoststream.protocols.openai_chunks import ChunkStreamDecoder
 
 DEFAULT_MAX_TOKENS = 16
 
@@ -84,43 +84,17 @@ class CompletionWriter(StreamWriter):
         return self._head[: self._head.index("text_completion") + 4].encode() + b"\n\n"
 
 
-class CompletionsDecoder(StreamDecoder):
+class CompletionsDecoder(ChunkStreamDecoder):
     """The chunk stream in, `choices[0].text` pieces out."""
 
     __slots__ = ()
 
-    def _event(self, event: ServerSentEvent) -> None:
-        data = event.data
-        if data == "[DONE]":
-            self.done = True
-            return
-        chunk = orjson.loads(data)
-        if type(chunk) is not dict:
-            raise TypeError("chunk")
-        if "error" in chunk:
-            error = chunk["error"]
-            detail = error.get("message") if type(error) is dict else None
-            raise DecodeFailure(
-                "error",
-                detail if type(detail) is str else "error event in stream",
-                error if type(error) is dict else None,
-            )
-        choices = chunk.get("choices")
-        if choices:
-            choice = choices[0]
-            text = choice["text"]
-            if type(text) is not str:
-                raise TypeError("text")
-            if text:
-                self._out.append(text)
-            reason = choice.get("finish_reason")
-            if reason is not None:
-                self.finish_reason = finish_reason(reason)
-        elif choices is not None and type(choices) is not list:
-            raise TypeError("choices")
-        found = chunk.get("usage")
-        if found is not None:
-            self.usage = usage(found["prompt_tokens"], found["completion_tokens"])
+    def _choice(self, choice: Any) -> None:
+        text = choice["text"]
+        if type(text) is not str:
+            raise TypeError("text")
+        if text:
+            self._out.append(text)
 
 
 def _prompt(body: Mapping[str, Any]) -> str:
