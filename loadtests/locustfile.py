@@ -24,8 +24,8 @@ import gevent
 from gevent.pool import Group
 from locust import run_single_user, task
 
-from loadtests.outcome import Expectation
-from loadtests.users import StreamUser
+from ghoststream.load.outcome import Expectation
+from ghoststream.load.users import StreamUser
 
 
 class SteadyChatUser(StreamUser):

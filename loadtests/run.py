@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ghoststream.harness.servers import LOOPBACK, serve_in_process
-from loadtests.saturation import INVALID_EXIT_CODE as INVALID
+from ghoststream.load.saturation import INVALID_EXIT_CODE as INVALID
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from locust import LoadTestShape
 
-from loadtests import hooks
-from loadtests.collector import COLLECTOR
+from ghoststream.load import hooks
+from ghoststream.load.collector import COLLECTOR
 from loadtests.steps import StepLadder, StepPlan
 
 

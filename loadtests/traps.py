@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from locust import FastHttpUser, constant, task
 
 from ghoststream.harness.records import StreamRecord, StreamRecorder
-from loadtests.users import QUESTION, StreamUser
+from ghoststream.load.users import QUESTION, StreamUser
 from mock_llm.directive import directive
 
 

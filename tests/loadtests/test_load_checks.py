@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from loadtests.outcome import FAULT_CODES
+from ghoststream.load.outcome import FAULT_CODES
 
 if TYPE_CHECKING:
     from tests.loadtests.conftest import Run

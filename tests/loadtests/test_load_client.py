@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from ghoststream.harness.client import chat_body, openai_body
 from ghoststream.harness.records import StreamRecord
 from ghoststream.harness.servers import RunningProcess, listening_socket
-from loadtests.outcome import Expectation, failure
-from loadtests.stream_client import StreamRequest, read_stream
+from ghoststream.load.outcome import Expectation, failure
+from ghoststream.load.stream_client import StreamRequest, read_stream
 from mock_llm.directive import directive
 
 if TYPE_CHECKING:

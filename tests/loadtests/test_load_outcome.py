@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ghoststream.harness.records import StreamRecord
-from loadtests.outcome import FAULT_CODES, Expectation, failure, line, median_gap_ms
+from ghoststream.load.outcome import FAULT_CODES, Expectation, failure, line, median_gap_ms
 from service.errors import STREAM_ERRORS
 
 

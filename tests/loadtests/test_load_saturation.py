@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ghoststream.harness.servers import serve_in_thread
+from ghoststream.load.saturation import INVALID_EXIT_CODE, REMEDY, Limits, judge
 from ghoststream.protocols.browser import terminal, token
-from loadtests.saturation import INVALID_EXIT_CODE, REMEDY, Limits, judge
 
 if TYPE_CHECKING:
     from tests.loadtests.conftest import Run

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from loadtests.collector import Collector
+from ghoststream.load.collector import Collector
+from ghoststream.load.summary import render, render_steps, summarize, window_ttft
 from loadtests.steps import histogram_percentile
-from loadtests.summary import render, render_steps, summarize, window_ttft
 
 
 def raw(

@@ -4,7 +4,10 @@ upstream, its timing client and assertions, and its probe."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from own_service.app import create_app
@@ -20,6 +23,8 @@ from ghoststream.harness.client import timed_stream
 from ghoststream.harness.servers import serve_in_thread
 from ghoststream.probe import main as probe
 from ghoststream.pytest_plugin import MockLLM
+
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "locustfile.py"
 
 
 @pytest.fixture
@@ -63,3 +68,18 @@ def test_the_probe_meets_its_slo(service: str, capsys: pytest.CaptureFixture[str
     ])  # fmt: skip
     report = json.loads(capsys.readouterr().out)
     assert report["met_slo"] == 5 and report["goodput_per_s"] > 0
+
+
+def test_locust_users_stream_with_the_services_format(service: str, tmp_path: Path) -> None:
+    records = tmp_path / "own.jsonl"
+    command = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", service,
+        "--format", FORMAT, "--headless", "-u", "3", "-r", "3", "-t", "3s",
+        "--tokens", "10", "--itl-ms", "20", "--records", str(records),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(text) for text in records.read_text().splitlines()]
+    finished = [line for line in lines if not line["stopped"]]
+    assert finished and all(line["passed"] and line["tokens"] == 10 for line in finished)
+    assert "ghoststream raw per-stream summary" in done.stdout

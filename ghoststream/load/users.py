@@ -22,12 +22,12 @@ from locust import User, constant
 
 from ghoststream.harness.client import api_request, chat_body
 from ghoststream.harness.records import StreamRecord
+from ghoststream.load import hooks
+from ghoststream.load.collector import COLLECTOR
+from ghoststream.load.outcome import Expectation, failure, line, median_gap_ms
+from ghoststream.load.stream_client import StreamRequest, read_stream
+from ghoststream.mock import directive
 from ghoststream.protocols import DIALECTS
-from loadtests import hooks
-from loadtests.collector import COLLECTOR
-from loadtests.outcome import Expectation, failure, line, median_gap_ms
-from loadtests.stream_client import StreamRequest, read_stream
-from mock_llm.directive import directive
 
 QUESTION = "How do Server-Sent Events keep a stream open?"
 REFUSALS = frozenset({429, 503})
@@ -44,8 +44,12 @@ class StreamUser(User):
     """Marks the class that runs when no user class is named on the command line."""
     scenario = "stream"
     route = "chat"
-    """`chat` POST /api/chat, `ask` GET /ask-ai (both the service's SSE), `openai` the mock's own
-    API in the dialect `--api`, `raw` GET /ask-ai of the naive relay (undelimited text)."""
+    """Your service's path (`/chat`: `body(prompt)` POSTed as JSON, read in `format`), or one of
+    ghoststream's: `chat` POST /api/chat, `ask` GET /ask-ai (both the service's SSE), `openai`
+    the mock's own API in the dialect `--api`, `raw` GET /ask-ai of the naive relay."""
+    format: str | None = None
+    """With a path `route`: its stream format by name (`ghoststream.protocols.FORMATS`, see
+    `register_format`); None reads `--format` (default `ghoststream`)."""
     wait_time = constant(0)
     retry_default_s = 1.0
     """The wait after a refusal that names none."""
@@ -92,6 +96,10 @@ class StreamUser(User):
     def base_url(self) -> str:
         return (self.host or "").rstrip("/")
 
+    def body(self, prompt: str) -> Any:
+        """The JSON a path `route` is POSTed: override it with what your service takes."""
+        return chat_body(prompt)
+
     def request(self, prompt: str, expect: Expectation, timeout_s: float) -> StreamRequest:
         base = self.base_url()
         key = str(self.opt("api_key", "") or "")
@@ -100,6 +108,12 @@ class StreamUser(User):
             "timeout_s": timeout_s,
             "headers": {"Authorization": f"Bearer {key}"} if key else {},
         }
+        if self.route.startswith("/"):
+            body = json.dumps(self.body(prompt)).encode()
+            dialect = self.format or str(self.opt("format", "ghoststream"))
+            return StreamRequest(
+                f"{base}{self.route}", "POST", body=body, dialect=dialect, **common
+            )
         if self.route == "chat":
             body = json.dumps(chat_body(prompt)).encode()
             return StreamRequest(f"{base}/api/chat", "POST", body=body, **common)

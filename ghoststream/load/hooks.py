@@ -22,9 +22,9 @@ from locust.env import Environment
 from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, WorkerRunner
 
 from ghoststream.gc_tuning import tune_for_many_streams
-from loadtests.collector import COLLECTOR
-from loadtests.saturation import INVALID_EXIT_CODE, Limits, judge
-from loadtests.summary import render, render_steps, summarize
+from ghoststream.load.collector import COLLECTOR
+from ghoststream.load.saturation import INVALID_EXIT_CODE, Limits, judge
+from ghoststream.load.summary import render, render_steps, summarize
 
 log = logging.getLogger("ghoststream.load")
 REPORT_KEY = "ghoststream"
@@ -63,6 +63,9 @@ def add_options(parser: LocustArgumentParser) -> None:
         "--arrival-rate", type=float, default=5.0, help="OpenLoopUser: streams/s per user"
     )
     group.add_argument("--records", default="", help="write one JSON line per stream here")
+    group.add_argument(
+        "--format", default="ghoststream", help="a path route's stream format (if not its class's)"
+    )
     group.add_argument("--mock-url", default="", help="the mock's base URL (evidence, DirectUser)")
     group.add_argument(
         "--api",
