@@ -188,9 +188,13 @@ def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     key = args.api_key or os.environ.get(KEY_VARIABLES.get(args.api, "OPENAI_API_KEY"))
     request = api_request(args.api, args.target, args.prompt, args.model, key, args.max_tokens)
-    recording = asyncio.run(
-        capture(args.api, request.url, request.body, request.headers, args.timeout)
-    )
+    try:
+        recording = asyncio.run(
+            capture(args.api, request.url, request.body, request.headers, args.timeout)
+        )
+    except (OSError, TimeoutError, httptools.HttpParserError) as error:
+        sys.stderr.write(f"{request.url}: {error or type(error).__name__}; nothing written\n")
+        return 2
     if recording.status == 0:
         sys.stderr.write(f"no response from {request.url}: nothing written\n")
         return 2

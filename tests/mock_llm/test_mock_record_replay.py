@@ -221,3 +221,13 @@ def test_the_record_command_writes_a_scrubbed_scenario_file(
     assert headers["x-request-id"] == "req_recorded0" and headers["cache-control"] == "no-cache"
     assert not {"date", "server", "transfer-encoding", "content-type"} & set(headers)
     assert len(recording["chunks"]) >= TOKENS
+
+
+def test_the_record_command_writes_nothing_when_the_endpoint_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "none.yaml"
+    command = [sys.executable, "-m", "mock_llm", "record", "--target", "http://127.0.0.1:1/v1"]
+    done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "nothing written" in done.stderr
+    assert not out.exists()
