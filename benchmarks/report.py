@@ -49,20 +49,33 @@ class Report:
         lines = ["# Benchmark report", ""]
         if self.quick:
             lines += [
-                "Quick mode: small samples, for checking the suite runs; not for figures.",
+                "Quick mode: small samples, for checking the suite runs; not for figures, "
+                "so no target is judged.",
                 "",
             ]
-        lines += ["| benchmark | metric | value | target | met |", "|---|---|---|---|---|"]
-        for f in self.figures:
-            value = "n/a" if math.isnan(f.value) else f"{f.value:,.3g} {f.unit}"
-            met = "" if f.met is None else ("yes" if f.met else "**no**")
-            lines.append(f"| {f.benchmark} | {f.metric} | {value} | {f.target} | {met} |")
+        lines += self.table()
         lines.append("")
         for chart in charts:
             lines += [f"![{chart.stem}]({chart.name})", ""]
         summary = folder / "summary.md"
         summary.write_text("\n".join(lines))
         return summary
+
+    def table(self) -> list[str]:
+        """The figures as Markdown rows. A quick run's samples are too small to judge a target
+        by, so it gives no met/not-met verdicts; a value no run could measure (a division by a
+        CPU time that ticked 0) reads "n/a" rather than "inf"."""
+        if self.quick:
+            rows = ["| benchmark | metric | value | target |", "|---|---|---|---|"]
+            return rows + [
+                f"| {f.benchmark} | {f.metric} | {_value(f)} | {f.target} |" for f in self.figures
+            ]
+        rows = ["| benchmark | metric | value | target | met |", "|---|---|---|---|---|"]
+        for f in self.figures:
+            judged = f.met is not None and math.isfinite(f.value)
+            met = ("yes" if f.met else "**no**") if judged else ""
+            rows.append(f"| {f.benchmark} | {f.metric} | {_value(f)} | {f.target} | {met} |")
+        return rows
 
     def _charts(self, folder: Path) -> list[Path]:
         if not self.series:
@@ -92,3 +105,9 @@ class Report:
             plt.close(fig)
             written.append(path)
         return written
+
+
+def _value(figure: Figure) -> str:
+    if not math.isfinite(figure.value):
+        return "n/a"
+    return f"{figure.value:,.3g} {figure.unit}"

@@ -1,4 +1,5 @@
-"""Inter-token latency the service adds: client-seen gaps minus the mock's configured gap."""
+"""Inter-token latency through the service: each client-seen gap less the gap the mock was
+asked for, per gap, next to the same from the mock direct (whose own error is in both)."""
 
 from __future__ import annotations
 
@@ -34,21 +35,29 @@ def test_added_itl(
         rounds=1,
         iterations=1,
     )
-    deviation: dict[str, list[float]] = {}
+    # Per gap: what the client saw less what the schedule asked for. Each sample is sound;
+    # a difference of two percentiles (service p50 less direct p50) is not, and went negative.
+    error: dict[str, list[float]] = {}
     for name, batch in records.items():
         assert not failures(batch), (name, failures(batch)[:5])
-        deviation[name] = [g * 1000 - ITL_MS for r in batch for g in r.gaps]
-    figures = {}
+        error[name] = [g * 1000 - ITL_MS for r in batch for g in r.gaps]
+    figures = {
+        f"{name}_gap_error_p{q}_ms": percentile(samples, q)
+        for name, samples in error.items()
+        for q in (50, 99)
+    }
     for q in (50, 99):
-        for name, samples in deviation.items():
-            report.point(f"ITL error p{q} (ms)", name, concurrency, percentile(samples, q))
-        added = percentile(deviation["service"], q) - percentile(deviation["direct"], q)
-        figures[f"added_p{q}_ms"] = added
-    benchmark.extra_info.update(figures, gaps=len(deviation["service"]))
-    label = f"added ITL c={concurrency}"
-    report.add(label, "service p50", figures["added_p50_ms"], "ms")
-    if concurrency == 100:
-        added = figures["added_p99_ms"]
-        report.add(label, "service p99", added, "ms", "<= 5 ms", added <= 5)
+        for name, samples in error.items():
+            report.point(
+                f"ITL error p{q} (ms)", name, concurrency, figures[f"{name}_gap_error_p{q}_ms"]
+            )
+    benchmark.extra_info.update(figures, gaps=len(error["service"]))
+    label = f"ITL, client gap - scheduled {ITL_MS} ms, c={concurrency}"
+    report.add(label, "through the service p50", figures["service_gap_error_p50_ms"], "ms")
+    p99 = figures["service_gap_error_p99_ms"]
+    if concurrency == 100:  # the mock's own error is in it too: stricter than service alone
+        report.add(label, "through the service p99", p99, "ms", "<= 5 ms", p99 <= 5)
     else:
-        report.add(label, "service p99", figures["added_p99_ms"], "ms")
+        report.add(label, "through the service p99", p99, "ms")
+    report.add(label, "from the mock direct p50", figures["direct_gap_error_p50_ms"], "ms")
+    report.add(label, "from the mock direct p99", figures["direct_gap_error_p99_ms"], "ms")
