@@ -49,6 +49,8 @@ class Scenario:
     about: str
     service_env: Mapping[str, str] = field(default_factory=dict)
     locust_args: tuple[str, ...] = ()
+    mock_args: tuple[str, ...] = ()
+    """The mock's own flags, e.g. an engine profile."""
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -71,6 +73,14 @@ SCENARIOS: dict[str, Scenario] = {
     "direct": Scenario("DirectUser", "mock", "straight at the mock: is the mock the bottleneck?"),
     "open_loop": Scenario("OpenLoopUser", "service", "fixed arrival rate, latency from schedule"),
     "naive": Scenario("NaiveRelayUser", "naive", "the naive relay (benchmarks.naive_relay)"),
+    "engine": Scenario(
+        "SteadyChatUser",
+        "service",
+        "chat users against a loaded model server (the mock's 8b-h100 engine profile)",
+        # Admission and the first-token deadline low enough to show where they start to act.
+        service_env={"GHOSTSTREAM_MAX_STREAMS": "48", "GHOSTSTREAM_FIRST_TOKEN_TIMEOUT_S": "3"},
+        mock_args=("--profile", "8b-h100"),
+    ),
 }
 
 
@@ -121,7 +131,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def servers(scenario: Scenario) -> Iterator[tuple[str, str]]:
     """(Locust's host, the mock's URL), each server a child process stopped on exit."""
-    with serve_in_process("mock_llm", ["--log-level", "warning"]) as mock:
+    with serve_in_process("mock_llm", ["--log-level", "warning", *scenario.mock_args]) as mock:
         upstream = {
             "OPENAI_BASE_URL": f"{mock.url}/v1",
             "OPENAI_API_KEY": FAKE_KEY,

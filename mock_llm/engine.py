@@ -43,6 +43,29 @@ def first_token_ms(ttft_ms: float, prefill: float, factor: float) -> float:
     return (ttft_ms + prefill) * factor
 
 
+def closed_loop_ttft_ms(
+    users: int,
+    max_num_seqs: int,
+    factor: float,
+    ttft_ms: float,
+    itl_ms: float,
+    tokens: int,
+    prefill: float,
+) -> float:
+    """The model's TTFT in steady state for `users` clients that each ask again as soon as an
+    answer ends (a closed loop, as Locust's users do). Up to `max_num_seqs` users all run at
+    once; beyond, the slots stay full and, by Little's law, each user's cycle is `users / N`
+    slot-holding times, so the queue wait is `S * (users / N - 1)`, where `S` is one stream's
+    time in a slot at a full batch. Client and relay overheads are not in it."""
+    running = min(users, max_num_seqs) if max_num_seqs > 0 else users
+    lf = load_factor(running, max_num_seqs, factor) if max_num_seqs > 0 else 1.0
+    first = first_token_ms(ttft_ms, prefill, lf)
+    if max_num_seqs <= 0 or users <= max_num_seqs:
+        return first
+    in_slot = first + max(0, tokens - 1) * itl_ms * lf
+    return in_slot * (users / max_num_seqs - 1) + first
+
+
 BLOCK_TOKENS = 16
 """vLLM's default KV-cache block: prefix caching reuses whole blocks only."""
 BLOCK_CHARS = BLOCK_TOKENS * 4  # the mock counts 4 characters a token
