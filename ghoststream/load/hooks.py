@@ -24,7 +24,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, 
 from ghoststream.gc_tuning import tune_for_many_streams
 from ghoststream.load.collector import COLLECTOR
 from ghoststream.load.saturation import INVALID_EXIT_CODE, Limits, judge
-from ghoststream.load.summary import render, render_steps, summarize
+from ghoststream.load.summary import peak_open, render, render_steps, summarize
 
 log = logging.getLogger("ghoststream.load")
 REPORT_KEY = "ghoststream"
@@ -297,7 +297,8 @@ def finish(environment: Environment) -> None:
         "valid": verdict.valid,
         "generator": verdict.as_dict(),
         "scenarios": {name: s.as_dict() for name, s in summaries.items()},
-        "open_streams_peak": COLLECTOR.peak(),
+        "open_streams_peak": peak_open(COLLECTOR.lines),
+        "open_streams_peak_sampled": COLLECTOR.peak(),
         "notes": COLLECTOR.notes,
         "check_failed": COLLECTOR.check_failed,
         **COLLECTOR.results,
@@ -349,9 +350,9 @@ def print_summary() -> None:
     if COLLECTOR.records_path is not None:
         lines.append(f"records: {COLLECTOR.records_path}")
     lines.extend(render(summarize(COLLECTOR.lines)))
-    peak = COLLECTOR.peak()
-    if peak is not None:
-        lines.append(f"open streams: peak {peak} (sampled every few seconds)")
+    sampled = COLLECTOR.peak()
+    live = "" if sampled is None else f"; the live samples, every few seconds, saw {sampled}"
+    lines.append(f"open streams: peak {peak_open(COLLECTOR.lines)} (from the records{live})")
     lines.extend(COLLECTOR.notes)
     print("\n".join(lines), flush=True)
 

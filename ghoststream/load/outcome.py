@@ -92,7 +92,8 @@ def line(
 ) -> dict[str, Any]:
     """One JSONL line: everything the summary and the step check need, in milliseconds.
 
-    `stopped` marks a stream cut off by the test ending; it is neither a pass nor a failure.
+    `stopped` marks a stream cut off by the test ending; it is neither a pass nor a failure,
+    and its `duration_ms` is how long it had been open when cut.
     `scheduled_delay_ms` is how late the stream started against its schedule (open loop only),
     so `ttft_ms + scheduled_delay_ms` is the first token's latency from the scheduled start.
     """

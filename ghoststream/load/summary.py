@@ -4,7 +4,8 @@ Locust stores each response time rounded to two significant digits (1,042 ms bec
 its percentiles are bucket edges. These come from the exact samples, with
 `ghoststream.harness.stats`: TTFT one sample per stream, ITL one per inter-token gap pooled over
 streams (as the benchmarks define them), `stream` the whole duration. Streams cut off by the
-test ending are left out.
+test ending are left out of those figures and counted on their own (`cut`): a run shorter than
+one stream ends none, and says so rather than "0 streams".
 """
 
 from __future__ import annotations
@@ -126,10 +127,27 @@ def _three(d: Distribution) -> str:
     return f"{_num(d.p50)} / {_num(d.p90)} / {_num(d.p99)}"
 
 
+def peak_open(lines: Iterable[Line]) -> int:
+    """The most streams open at once, from each line's start and its end or cut: exact where
+    the live figure is a sample every few seconds (and, in distributed mode, lags the workers'
+    reports by up to three)."""
+    edges: list[tuple[float, int]] = []
+    for line in lines:
+        if line["duration_ms"] is None:
+            continue
+        start = line["started_wall"]
+        edges += [(start, 1), (start + line["duration_ms"] / 1000.0, -1)]
+    peak = open_now = 0
+    for _, step in sorted(edges):  # at a tie the end (-1) sorts first: back to back is not two
+        open_now += step
+        peak = max(peak, open_now)
+    return peak
+
+
 def render(summaries: Mapping[str, ScenarioSummary]) -> list[str]:
-    """The summary table, one row per scenario, then failure reasons and faults."""
+    """The summary table, one row per scenario, then cut streams, failure reasons and faults."""
     header = (
-        f"{'scenario':<14}{'streams':>8}{'passed':>8}{'failed':>8}{'aborted':>8}  "
+        f"{'scenario':<14}{'streams':>8}{'passed':>8}{'failed':>8}{'aborted':>8}{'cut':>6}  "
         f"{'TTFT p50/p90/p99 ms':<26}{'ITL p50/p90/p99 ms':<26}"
         f"{'stream p50/p99 ms':<20}{'tok/s':>8}"
     )
@@ -138,10 +156,17 @@ def render(summaries: Mapping[str, ScenarioSummary]) -> list[str]:
         stream = "-" if s.stream.count == 0 else f"{s.stream.p50:.0f} / {s.stream.p99:.0f}"
         rate = "-" if math.isnan(s.tokens_per_s) else f"{s.tokens_per_s:.0f}"
         out.append(
-            f"{s.scenario:<14}{s.streams:>8}{s.passed:>8}{s.failed:>8}{s.aborted:>8}  "
+            f"{s.scenario:<14}{s.streams:>8}{s.passed:>8}{s.failed:>8}{s.aborted:>8}"
+            f"{s.stopped:>6}  "
             f"{_three(s.ttft):<26}{_three(s.itl):<26}{stream:<20}{rate:>8}"
         )
     for s in summaries.values():
+        if s.stopped:
+            none = "; none ended: a run longer than one stream (-t) measures them" * (not s.streams)
+            out.append(
+                f"{s.scenario}: {s.stopped} streams still open at the run's end were cut, "
+                f"left out of the figures{none}"
+            )
         if s.scheduled_ttft is not None:
             out.append(
                 f"{s.scenario}: TTFT from the scheduled start p50/p90/p99 "

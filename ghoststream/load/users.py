@@ -170,6 +170,8 @@ class StreamUser(User):
         try:
             read_stream(request, record, on_first_token=first_token)
         except GreenletExit:  # the test is ending: not the service's doing, so not reported
+            if record.ended_at is None:  # its line says how long it was open when cut
+                record.ended_at = time.perf_counter()
             keep(None, stopped=True)
             raise
         finally:

@@ -59,3 +59,5 @@ def test_a_master_and_two_workers_both_report(
     assert streams == sum(1 for line in lines if not line["stopped"])
     assert int(stats[("", "Aggregated")]["Failure Count"]) == 0
     assert "open streams: 8 held by 8 users" in output  # summed over the workers' reports
+    assert "open streams: peak 8 (from the records;" in output  # the workers' lines, cut ones too
+    assert files.summary()["open_streams_peak"] == 8

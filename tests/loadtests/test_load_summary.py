@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ghoststream.load.collector import Collector
-from ghoststream.load.summary import render, render_steps, summarize, window_ttft
+from ghoststream.load.summary import peak_open, render, render_steps, summarize, window_ttft
 from loadtests.steps import histogram_percentile
 
 
@@ -132,3 +132,31 @@ def test_collector_counts_open_streams_here_and_on_workers(tmp_path: Path) -> No
     assert row.endswith(",9,8,8,") and collector.peak() == 8
     collector.note("broke", failed=True)
     assert collector.check_failed and not math.isnan(float(row.split(",")[0]))
+
+
+def test_a_run_shorter_than_one_stream_shows_its_streams_as_cut() -> None:
+    """Regression: a 3 s hold_open run (30 s streams) printed "0 streams" and nothing else."""
+    lines = [raw(200.0, scenario="hold_open", stopped=True) for _ in range(5)]
+    s = summarize(lines)["hold_open"]
+    assert (s.streams, s.stopped) == (0, 5)
+    table = render({"hold_open": s})
+    assert table[0].split()[:6] == ["scenario", "streams", "passed", "failed", "aborted", "cut"]
+    assert table[2].split()[:6] == ["hold_open", "0", "0", "0", "0", "5"]
+    assert table[3] == (
+        "hold_open: 5 streams still open at the run's end were cut, left out of the figures;"
+        " none ended: a run longer than one stream (-t) measures them"
+    )
+
+
+def test_the_open_streams_peak_counts_streams_cut_by_the_end_from_the_records() -> None:
+    """Regression: distributed mode printed "peak 0" with streams open, the live sample having
+    come before the workers' first report; the records know every start and end or cut."""
+    lines = [
+        raw(100.0, gaps=[], started=10.0),  # open 10.0 - 10.1
+        raw(100.0, gaps=[], started=10.1),  # opens as the first ends: not two at once
+        raw(100.0, gaps=[900.0], started=10.15, stopped=True),  # 10.15 - 11.15, cut
+        raw(100.0, gaps=[], started=10.5),
+        raw(None, gaps=[], started=20.0),  # never a first token, still open for a moment
+    ]
+    assert peak_open(lines) == 2
+    assert peak_open([]) == 0
