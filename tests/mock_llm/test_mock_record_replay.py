@@ -231,3 +231,37 @@ def test_the_record_command_writes_nothing_when_the_endpoint_is_unreachable(
     done = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "nothing written" in done.stderr
     assert not out.exists()
+
+
+APIS = ("chat", "responses", "anthropic", "completions")
+
+
+@pytest.fixture(scope="module")
+def every_api(
+    source: RunningProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningProcess, dict[str, Recording]]]:
+    """One recording per API, all in one scenario file, and a mock replaying them."""
+    recorded: dict[str, Recording] = {}
+    scenarios: list[Any] = []
+    for api in APIS:
+        request = api_request(api, source.url if api == "anthropic" else f"{source.url}/v1", api)
+        recording = asyncio.run(capture(api, request.url, request.body, request.headers))
+        recorded[api] = recording
+        scenarios += scenario_document(api, f"recorded in {api}", recording)["scenarios"]
+    path = tmp_path_factory.mktemp("apis") / "apis.yaml"
+    write(path, {"scenarios": scenarios})
+    with serve_in_process("mock_llm", ["--scenarios", str(path), "--log-level", "warning"]) as rep:
+        yield rep, recorded
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_every_api_is_replayed_byte_for_byte_on_its_own_route(
+    every_api: tuple[RunningProcess, dict[str, Recording]], api: str
+) -> None:
+    replayer, recorded = every_api
+    root = replayer.url if api == "anthropic" else f"{replayer.url}/v1"
+    request = api_request(api, root, f"recorded in {api}")
+    replayed = await capture(api, request.url, request.body, request.headers)
+    original = recorded[api]
+    assert replayed.body == scrub(original).body and _text(replayed) == _text(original)
+    assert _without_ids(replayed.body) == _without_ids(original.body) != original.body
