@@ -114,7 +114,11 @@ def format_summary(summary: Summary) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ghoststream-probe", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="ghoststream-probe",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument(
         "--base-url", help="an LLM API as its SDK takes it: https://api.openai.com/v1"
@@ -131,14 +135,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--body", default=None, help="with --url: JSON; {prompt} is replaced")
     parser.add_argument("--header", action="append", default=[], help="NAME:VALUE (repeatable)")
     parser.add_argument("--api-key", default=None, help="default: OPENAI_ or ANTHROPIC_API_KEY")
-    parser.add_argument("--model", default="gpt-4o-mini")
-    parser.add_argument("--prompt", default="Write three sentences about rivers.")
-    parser.add_argument("--max-tokens", type=int, default=None)
-    parser.add_argument("--streams", type=int, default=20)
+    parser.add_argument("--model", default="gpt-4o-mini", help="with --base-url")
+    parser.add_argument(
+        "--prompt", default="Write three sentences about rivers.", help="what every stream asks"
+    )
+    parser.add_argument("--max-tokens", type=int, default=None, help="with --base-url: a cap")
+    parser.add_argument("--streams", type=int, default=20, help="streams in all")
     load = parser.add_mutually_exclusive_group()
     load.add_argument("--concurrency", type=int, default=5, help="streams open at once")
     load.add_argument("--rate", type=float, default=None, help="Poisson arrivals per second")
-    parser.add_argument("--slo-ttft-ms", type=float, default=None)
+    parser.add_argument("--slo-ttft-ms", type=float, default=None, help="per request")
     parser.add_argument(
         "--slo-itl-ms", type=float, default=None, help="per request, on its TPOT (vLLM's goodput)"
     )

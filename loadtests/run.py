@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ghoststream.harness.servers import LOOPBACK, serve_in_process
+from ghoststream.load.options import listing
 from ghoststream.load.saturation import INVALID_EXIT_CODE as INVALID
 
 HERE = Path(__file__).resolve().parent
@@ -84,29 +85,42 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown, and the epilog's lists kept one item a line."""
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    scenarios = [f"  {name:<14}{s.user}: {s.about}" for name, s in SCENARIOS.items()]
     parser = argparse.ArgumentParser(
         prog="python -m loadtests",
         allow_abbrev=False,  # anything not spelled out is Locust's
         description=__doc__.splitlines()[0] if __doc__ else None,
-        epilog="scenarios: "
-        + "; ".join(f"{name} ({s.user}): {s.about}" for name, s in SCENARIOS.items()),
+        formatter_class=_HelpFormatter,
+        epilog="\n".join(
+            [
+                "scenarios:",
+                *scenarios,
+                "",
+                "passed on to Locust (ghoststream.load.options), with any of Locust's own:",
+                *listing(),
+            ]
+        ),
     )
-    parser.add_argument("--scenario", choices=SCENARIOS, default="steady_chat")
+    parser.add_argument("--scenario", choices=SCENARIOS, default="steady_chat", help="see below")
     parser.add_argument("-f", "--locustfile", default=str(LOCUSTFILE), help="another locustfile")
     parser.add_argument(
         "--user-class", nargs="+", default=None, help="class names instead of the scenario's"
     )
-    parser.add_argument("-u", "--users", type=int, default=50)
-    parser.add_argument("-r", "--spawn-rate", type=float, default=10.0)
-    parser.add_argument("-t", "--run-time", default="30s")
+    parser.add_argument("-u", "--users", type=int, default=50, help="Locust users")
+    parser.add_argument("-r", "--spawn-rate", type=float, default=10.0, help="users started/s")
+    parser.add_argument("-t", "--run-time", default="30s", help="how long, e.g. 90s, 5m")
     parser.add_argument("--step", action="store_true", help="step users up until the SLO breaks")
     parser.add_argument("--target", default=None, help="an existing service's URL: start nothing")
     parser.add_argument("--mock-url", default=None, help="with --target: its mock, for evidence")
     parser.add_argument("--processes", type=int, default=0, help="Locust --processes N")
     parser.add_argument("--workers", type=int, default=0, help="a master and N worker processes")
     parser.add_argument("--out", default="reports/load", help="CSV, HTML and JSONL go here")
-    parser.add_argument("--name", default=None, help="report file prefix (default: scenario)")
+    parser.add_argument("--name", default=None, help="report file prefix; unset: the scenario")
     parser.add_argument("--web", action="store_true", help="Locust's web UI instead of headless")
     return parser.parse_known_args(argv)
 

@@ -30,8 +30,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8001, help="port to listen on")
     parser.add_argument("--fd", type=int, default=None, help="serve on an inherited socket")
     for control in CONTROLS.values():
         if control.server_wide:
@@ -69,7 +69,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if chosen.profile is not None:  # defaults only: a flag on the command line still wins
         parser.set_defaults(**PROFILES[chosen.profile].defaults())
     http_guard.add_arguments(parser)
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--log-level", default="info", help="uvicorn's log level")
     return parser.parse_args(argv)
 
 

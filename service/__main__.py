@@ -1,4 +1,4 @@
-"""`python -m service` (or `ghoststream`): run the streaming service."""
+"""`python -m service`: run the streaming service (from the repo; it is not in the wheel)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ from service.settings import Settings
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ghoststream", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--fd", type=int, default=None, help="serve on an inherited socket")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="server processes sharing the socket (default 1)"
+    parser = argparse.ArgumentParser(
+        prog="python -m service",
+        description=__doc__,
+        epilog="Everything else is set by environment variables (README: Configuration).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--fd", type=int, default=None, help="serve on an inherited socket")
+    parser.add_argument("--workers", type=int, default=1, help="processes sharing the socket")
     return parser.parse_args(argv)
 
 

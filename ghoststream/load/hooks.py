@@ -23,6 +23,7 @@ from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, Runner, 
 
 from ghoststream.gc_tuning import tune_for_many_streams
 from ghoststream.load.collector import COLLECTOR
+from ghoststream.load.options import OPTIONS
 from ghoststream.load.saturation import INVALID_EXIT_CODE, Limits, judge
 from ghoststream.load.summary import peak_open, render, render_steps, summarize
 
@@ -37,66 +38,11 @@ CPU_EVERY_S = 1.0
 @events.init_command_line_parser.add_listener
 def add_options(parser: LocustArgumentParser) -> None:
     group = parser.add_argument_group("ghoststream", "Stream schedule, scenarios and evidence")
-    group.add_argument("--ttft-ms", type=float, default=200.0, help="mock TTFT asked for")
-    group.add_argument("--itl-ms", type=float, default=20.0, help="mock inter-token gap")
-    group.add_argument("--tokens", type=int, default=50, help="tokens per answer")
-    group.add_argument("--hold-itl-ms", type=float, default=1000.0, help="HoldOpenUser's gap")
-    group.add_argument("--hold-tokens", type=int, default=30, help="HoldOpenUser's answer length")
-    group.add_argument("--abort-after", type=int, default=5, help="CancelStormUser: abort after K")
-    group.add_argument("--fault-rate", type=float, default=0.5, help="FaultMixUser: share faulted")
-    group.add_argument(
-        "--faults",
-        default="http_429,http_500,http_503,error_midstream,drop_midstream,"
-        "malformed_midstream,stall_midstream",
-        help="FaultMixUser: comma-separated mock faults to inject",
-    )
-    group.add_argument(
-        "--stream-timeout-s",
-        type=float,
-        default=0.0,
-        help="bound on any one stream, past which it is a hang (0: twice its schedule + 35 s)",
-    )
-    group.add_argument(
-        "--start-spread-s", type=float, default=1.0, help="users start at random in this window"
-    )
-    group.add_argument(
-        "--arrival-rate", type=float, default=5.0, help="OpenLoopUser: streams/s per user"
-    )
-    group.add_argument("--records", default="", help="write one JSON line per stream here")
-    group.add_argument(
-        "--format", default="ghoststream", help="a path route's stream format (if not its class's)"
-    )
-    group.add_argument("--mock-url", default="", help="the mock's base URL (evidence, DirectUser)")
-    group.add_argument(
-        "--api",
-        default="chat",
-        choices=["chat", "responses", "anthropic", "completions"],
-        help="DirectUser's dialect: the mock's route it streams from",
-    )
-    parser.add_argument(  # on the parser itself: only it knows is_secret (masked in the UI)
-        "--api-key", default="", is_secret=True, help="the service's key (SERVICE_API_KEYS), if on"
-    )
-    group.add_argument("--live-every", type=float, default=5.0, help="seconds between live lines")
-    group.add_argument(
-        "--max-generator-cpu",
-        type=float,
-        default=Limits.max_cpu_percent,
-        help="a Locust process above this CPU (%% of a core, p90) makes the figures invalid",
-    )
-    group.add_argument(
-        "--max-coalesced",
-        type=float,
-        default=Limits.max_coalesced,
-        help="a share of 0 ms inter-token gaps above this makes the figures invalid",
-    )
-    group.add_argument("--step-users", type=int, default=50, help="step shape: users per step")
-    group.add_argument("--step-start", type=int, default=0, help="step shape: first step's users")
-    group.add_argument("--step-seconds", type=float, default=15.0, help="step shape: step length")
-    group.add_argument("--settle-seconds", type=float, default=5.0, help="unjudged step start")
-    group.add_argument("--max-users", type=int, default=5000, help="step shape: stop after")
-    group.add_argument(
-        "--slo-ttft-ms", type=float, default=0.0, help="step shape: TTFT p99 SLO (0: 2x ttft)"
-    )
+    for flag, spec in OPTIONS:
+        if spec.get("is_secret"):  # on the parser itself: only it knows is_secret (UI masking)
+            parser.add_argument(flag, **spec)
+        else:
+            group.add_argument(flag, **spec)
 
 
 def option(environment: Environment, name: str, default: Any) -> Any:
