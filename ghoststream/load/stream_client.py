@@ -11,7 +11,10 @@ twenty token events into one read and stamps them all late.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +64,23 @@ class StreamRequest:
         return host, port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+def connect(host: str, port: int, timeout: float) -> socket.socket:
+    """A connected socket. An address given as an IP literal is not looked up: under gevent,
+    `create_connection` resolves every name in a thread pool, a cost paid per stream."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return socket.create_connection((host, port), timeout=timeout)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def read_stream(
     request: StreamRequest,
     record: StreamRecord,
@@ -79,20 +99,32 @@ def read_stream(
     deadline = record.started_at + request.timeout_s
     host, port, payload = request.wire()
     try:
-        sock = socket.create_connection((host, port), timeout=max(0.001, deadline - clock()))
+        sock = connect(host, port, max(0.001, deadline - clock()))
     except OSError as error:
         record.transport_error = f"connect failed: {error.strerror or error}"
         return recorder.finish(clock())
+    # One deadline for the whole stream, not a timeout per read: under gevent a socket timeout
+    # starts a timer for every wait, a cost paid per token. At the deadline the socket is shut
+    # down, which ends the blocked `recv`; `expired` tells that from the server closing.
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(max(0.0, deadline - clock()), expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
+        sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(payload)
         while not (response.terminal or response.complete):
-            remaining = deadline - clock()
-            if remaining <= 0:
-                raise TimeoutError
-            sock.settimeout(remaining)
             data = sock.recv(READ_SIZE)
             now = clock()
+            if expired.is_set():
+                raise TimeoutError
             if not data:
                 if not response.complete:
                     record.transport_error = "connection closed before the stream ended"
@@ -114,7 +146,11 @@ def read_stream(
         cause = error.__context__
         record.transport_error = f"unreadable event: {cause}" if cause else f"bad response: {error}"
     except OSError as error:
-        record.transport_error = f"{type(error).__name__}: {error.strerror or error}"
+        if expired.is_set():
+            record.transport_error = f"no end after {request.timeout_s:g} s"
+        else:
+            record.transport_error = f"{type(error).__name__}: {error.strerror or error}"
     finally:
+        watchdog.cancel()
         sock.close()
     return recorder.finish(clock(), body_complete=response.complete)
