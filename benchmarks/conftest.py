@@ -36,6 +36,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target-url", default=None, help="OpenAI-compatible base URL to probe")
     group.addoption("--target-key", default=os.environ.get("TARGET_API_KEY"), help="its API key")
     group.addoption("--target-model", default="gpt-4o-mini", help="its model")
+    group.addoption(
+        "--target-api",
+        default="chat",
+        help="its API's dialect (chat, responses, anthropic, completions), or with "
+        "--target-format a stream format read at --target-url as given",
+    )
+    group.addoption(
+        "--target-format",
+        default=None,
+        help="a registered stream format: --target-url is then your own route, GET",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

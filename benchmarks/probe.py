@@ -5,9 +5,9 @@
 keeps working for the benchmarks and anyone used to it.
 """
 
-from ghoststream.probe import format_summary, main, probe
+from ghoststream.probe import format_summary, main, probe, probe_url
 
-__all__ = ["format_summary", "main", "probe"]
+__all__ = ["format_summary", "main", "probe", "probe_url"]
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from benchmarks.endpoints import Endpoint
-from benchmarks.probe import format_summary, probe
+from benchmarks.probe import format_summary, probe, probe_url
 from benchmarks.report import Report
 from mock_llm.directive import directive
 
@@ -28,11 +28,13 @@ def test_probe_target(
     if not target:
         prompt = directive(ttft_ms=100, itl_ms=10, tokens=20) + " " + prompt
     streams = 4 if quick else 40
-    summary, _ = benchmark.pedantic(
-        lambda: asyncio.run(probe(base_url, key, model, prompt, streams, min(streams, 8))),
-        rounds=1,
-        iterations=1,
-    )
+    api = pytestconfig.getoption("--target-api")
+    stream_format = pytestconfig.getoption("--target-format")
+    if target and stream_format:  # your own route, in your own format
+        run = probe_url(target, stream_format, None, streams, min(streams, 8))
+    else:
+        run = probe(base_url, key, model, prompt, streams, min(streams, 8), api=api)
+    summary, _ = benchmark.pedantic(lambda: asyncio.run(run), rounds=1, iterations=1)
     assert summary.failed == 0, format_summary(summary)
     benchmark.extra_info.update(ttft_p50_ms=summary.ttft.p50, itl_p50_ms=summary.itl.p50)
     where = "target" if target else "mock (100 ms TTFT, 10 ms ITL)"

@@ -155,7 +155,8 @@ async def timed_stream(
     parts = urlsplit(url)
     secure = parts.scheme == "https"
     host, port = parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80)
-    target = (parts.path or "/") + (f"?{urlencode(params)}" if params else "")
+    query = "&".join(q for q in (parts.query, urlencode(params) if params else "") if q)
+    target = (parts.path or "/") + (f"?{query}" if query else "")
     payload = json.dumps(body).encode() if body is not None else b""
     lines = [
         f"{method} {target} HTTP/1.1",

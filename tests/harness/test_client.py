@@ -27,6 +27,8 @@ async def _app(scope: Scope, receive: Any, send: Any) -> None:
     headers = [(b"content-type", b"text/event-stream")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     texts = ["a", "b", "c"] if scope["path"] == "/three" else ["a"]
+    if scope["path"] == "/echo-query":  # the query string, as the server received it
+        texts = [scope["query_string"].decode()]
     for i, text in enumerate(texts):
         event = encode_event(json.dumps({"text": text}), "token", i)
         await send({"type": "http.response.body", "body": event, "more_body": True})
@@ -49,6 +51,13 @@ async def test_records_a_whole_stream(url: str) -> None:
     assert record.ok and record.status == 200
     assert record.text == "abc" and record.event_ids == ["0", "1", "2", "3"]
     assert record.ttft is not None and record.headers_at is not None
+
+
+async def test_a_query_in_the_url_is_sent_with_the_params(url: str) -> None:
+    record = await timed_stream(f"{url}/echo-query?prompt=Hi", method="GET", params={"n": "2"})
+    assert record.text == "prompt=Hi&n=2"
+    alone = await timed_stream(f"{url}/echo-query?prompt=Hi", method="GET")
+    assert alone.text == "prompt=Hi"
 
 
 async def test_an_http_error_keeps_its_status_and_body(url: str) -> None:
