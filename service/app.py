@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import resource
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,23 @@ class ServiceApp:
         await self.secured_api(scope, receive, send)
 
 
+def warn_if_descriptors_run_out(max_streams: int) -> None:
+    """Each stream holds two file descriptors (client and upstream). Past the process's limit
+    new connections fail before any limit of ours can refuse them cleanly, so say so at start."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = 2 * max_streams + 64
+    if soft != resource.RLIM_INFINITY and needed > soft:
+        log.warning(
+            "GHOSTSTREAM_MAX_STREAMS=%d needs about %d open files but the limit is %d: raise "
+            "it (ulimit -n) or lower GHOSTSTREAM_MAX_STREAMS to %d, or streams past it fail "
+            "without a clean refusal",
+            max_streams,
+            needed,
+            soft,
+            max(1, (soft - 64) // 2),
+        )
+
+
 def create_app(settings: Settings | None = None, guard: ConnectionGuard | None = None) -> Any:
     """The service as an ASGI app (wrapped for CORS when origins are configured). `guard`: the
     HTTP layer's limits the server runs with, whose closings `/metrics` reports."""
@@ -94,6 +112,7 @@ def create_app(settings: Settings | None = None, guard: ConnectionGuard | None =
                 settings.max_tokens_limit,
             )
             tune_for_many_streams()
+            warn_if_descriptors_run_out(settings.max_streams)
             yield
 
     api = FastAPI(

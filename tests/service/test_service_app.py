@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import resource
+from pathlib import Path
+
 import httpx
 
 from ghoststream.harness.client import timed_stream
 from ghoststream.harness.servers import serve_in_process
 from mock_llm.directive import directive
-from tests.conftest import ServiceServer
+from tests.conftest import MockServer, ServiceServer, service_env
 
 
 async def test_health_and_personas(service: ServiceServer) -> None:
@@ -48,3 +51,23 @@ async def test_with_no_upstream_configured_it_streams_from_the_embedded_mock() -
         )
     assert health["upstream"] == "embedded mock"
     assert record.ok and record.text == "Offline works."
+
+
+async def test_a_stream_cap_beyond_the_open_files_limit_is_warned_about(
+    mock: MockServer, tmp_path: Path
+) -> None:
+    """Two descriptors a stream: a cap the process cannot hold is said at start-up."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    log = tmp_path / "service.log"
+    too_many = str(soft)  # needs twice that
+    env = service_env(mock.url, GHOSTSTREAM_MAX_STREAMS=too_many, LOG_LEVEL="info")
+    with serve_in_process("service", env=env, output=log):
+        pass
+    assert f"GHOSTSTREAM_MAX_STREAMS={too_many} needs about" in log.read_text()
+    quiet = tmp_path / "quiet.log"
+    fits = str(max(1, (soft - 64) // 2))
+    with serve_in_process(
+        "service", env=service_env(mock.url, GHOSTSTREAM_MAX_STREAMS=fits), output=quiet
+    ):
+        pass
+    assert "needs about" not in quiet.read_text()
