@@ -11,7 +11,16 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["BodyTooLarge", "Message", "Receive", "Scope", "Send", "read_body", "send_json"]
+__all__ = [
+    "BodyTooLarge",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "read_body",
+    "send_json",
+    "until_disconnect",
+]
 
 
 class BodyTooLarge(Exception):
@@ -33,6 +42,13 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+async def until_disconnect(receive: Receive) -> None:
+    """Return when the client has gone: what a streaming response's watcher task waits on, so
+    that the client leaving is seen at once, whatever the response itself is waiting for."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def send_json(

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ghoststream.asgi import Receive
+from ghoststream.asgi import Receive, until_disconnect
 
 from .ledger import Ledger, StreamEntry
 
@@ -23,13 +23,10 @@ class _Watch:
         self.finished = False
 
     async def run(self, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                if not self.finished:
-                    self.disconnected = True
-                    self.task.cancel()
-                return
+        await until_disconnect(receive)
+        if not self.finished:
+            self.disconnected = True
+            self.task.cancel()
 
 
 async def watched(

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from ghoststream.asgi import Message, Receive, Send
+from ghoststream.asgi import Message, Receive, Send, until_disconnect
 from ghoststream.protocols import browser
 from ghoststream.protocols.decoding import StreamDecoder
 from service.chat_input import ChatInput
@@ -223,13 +223,10 @@ class Stream:
         await self._terminal("error", stream_error_payload(code, retry_after, self.request_id))
 
     async def _watch(self, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                if not self.finished:
-                    self.disconnected = True
-                    self.task.cancel()
-                return
+        await until_disconnect(receive)
+        if not self.finished:
+            self.disconnected = True
+            self.task.cancel()
 
     def _next_deadline(self) -> float:
         settings = self.settings

@@ -61,7 +61,7 @@ class Upstream:
         model: str,
         retry_attempts: int,
         retry_max_wait_s: float,
-        max_tokens_limit: int = 4096,
+        max_tokens_limit: int,
     ) -> None:
         self.session = session
         self.max_tokens_limit = max_tokens_limit

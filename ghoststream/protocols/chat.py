@@ -16,9 +16,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ghoststream.protocols import openai_errors
-from ghoststream.protocols.decoding import (
-    StreamDecoder,
-)
+from ghoststream.protocols.decoding import StreamDecoder
 from ghoststream.protocols.dialect import (
     Answer,
     Dialect,
