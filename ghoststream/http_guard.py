@@ -11,8 +11,10 @@ subclass adds, before any parsing that costs more than linear time:
   (`header_timeout_s`: 408) and from there to the end of its body (`body_timeout_s`: 408);
 - a cap on open connections per client address: 429 before the request is read.
 
-Nothing here runs once a request is whole, so a stream, however long, is never touched. Every
-closing is logged and counted by reason (`ConnectionGuard.closed`), for the apps' metrics.
+Nothing here runs while a response is being written: bytes that arrive meanwhile (a pipelined
+request, a stray line end) start their timers only once it ends, so a stream, however long, is
+never touched. Every closing is logged and counted by reason (`ConnectionGuard.closed`), for
+the apps' metrics.
 """
 
 from __future__ import annotations
@@ -157,6 +159,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     _head_bytes = 0
     _headers = 0
     _timer: asyncio.TimerHandle | None = None
+    _pending: tuple[float, str] | None = None
+    """A timer for a request that arrived while a response is being written: it starts when
+    that response ends, so a stream is never cut by the timers of what follows it."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -229,11 +234,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_message_complete()
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._pending is not None and not self._finished:
+            delay, reason = self._pending
+            self._arm(delay, reason)
+
     def _arm(self, delay: float, reason: str) -> None:
         self._disarm()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._pending = (delay, reason)
+            return
         self._timer = self.loop.call_later(delay, self._close, reason)
 
     def _disarm(self) -> None:
+        self._pending = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

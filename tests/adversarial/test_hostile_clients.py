@@ -118,3 +118,25 @@ async def test_a_normal_stream_outlives_every_timer(guarded_service: Target) -> 
     )
     assert record.terminal == "done", record
     assert record.tokens == int(3 * TIMEOUT_S * 10)
+
+
+@pytest.mark.parametrize(
+    "after", [b"\r\n", b"GET /healthz HTTP/1.1\r\nHo"], ids=["stray-crlf", "pipelined-half-head"]
+)
+async def test_bytes_after_a_request_do_not_cut_its_stream(
+    guarded_service: Target, after: bytes
+) -> None:
+    """What a client sends while its stream runs starts the head timer only once the stream
+    has ended: the stream, three times the timer long, arrives whole."""
+    from urllib.parse import quote
+
+    from mock_llm.directive import directive
+
+    tokens = int(3 * TIMEOUT_S * 10)
+    prompt = quote(directive(ttft_ms=0, itl_ms=100, tokens=tokens) + " Go.")
+    request = f"GET /ask-ai?prompt={prompt} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    # A byte every 200 ms once the request is sent: they arrive while the stream runs.
+    answer = await raw_exchange(guarded_service.url, request, trickle=after, limit_s=15)
+    assert answer.status == 200, answer.raw[:200]
+    assert answer.raw.count(b"event: token") == tokens
+    assert b"event: done" in answer.raw
