@@ -193,3 +193,34 @@ async def test_a_directive_bomb_is_answered_in_linear_time(recovered: Target) ->
     elapsed = time.monotonic() - started
     assert elapsed < 0.5, elapsed
     assert response.status_code == 200  # an unclosed opening is text, not a directive
+
+
+async def test_a_tool_schema_that_multiplies_is_answered_within_a_budget(
+    guarded_mock: Target,
+) -> None:
+    """Nested arrays of `minItems: 8` ask for 8**8 values from a few hundred bytes of schema; the
+    mock makes its tool-call arguments within a budget instead (MAX_ARGUMENT_BYTES)."""
+    from mock_llm.tool_args import MAX_ARGUMENT_BYTES
+
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(8):
+        schema = {"type": "array", "minItems": 8, "items": schema}
+    tool = {
+        "type": "function",
+        "function": {"name": "bomb", "parameters": {"type": "object", "properties": {"a": schema}}},
+    }
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [tool]}
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{guarded_mock.url}/v1/chat/completions",
+            json=body,
+            headers={"x-mock-tool-call": "auto", "x-mock-ttft-ms": "0", "x-mock-itl-ms": "0"},
+        )
+    assert time.monotonic() - started < 2.0
+    assert response.status_code == 200, response.text[:300]
+    call = response.json()["choices"][0]["message"]["tool_calls"][0]["function"]
+    assert call["name"] == "bomb"
+    arguments = json.loads(call["arguments"])
+    assert isinstance(arguments["a"], list)
+    assert len(call["arguments"]) < 2 * MAX_ARGUMENT_BYTES
