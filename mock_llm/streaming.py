@@ -79,11 +79,10 @@ class Generation:
         dialect = self.dialect
         headers = _headers(scope)
         request_id = headers.get("x-request-id") or f"req_{secrets.token_hex(16)}"
+        own = dialect.response_headers(request_id)
         key = self.config.api_key
         if key is not None and not dialect.authorized(headers, key):
-            await send_json(
-                send, 401, dialect.error_body(401), dialect.response_headers(request_id)
-            )
+            await send_json(send, 401, dialect.error_body(401), own)
             return
         try:
             raw = await read_body(receive, self.config.max_body_bytes)
@@ -93,36 +92,29 @@ class Generation:
             stream_plan, scenario = plan(
                 self.config, request, headers, self.scenarios, dialect.name
             )
-            if stream_plan.fault is not None and not self.fault_tally.strikes(
-                faults.request_key(dialect.path, raw),
-                stream_plan.fault_times,
-                stream_plan.fault_rate,
-                stream_plan.seed,
-            ):
-                stream_plan = dataclasses.replace(stream_plan, fault=None)
         except InvalidRequest as error:
             body = dialect.error_body(error.status, error.message, error.param)
-            await send_json(send, error.status, body, dialect.response_headers(request_id))
+            await send_json(send, error.status, body, own)
             return
         except BodyTooLarge as error:
             body = dialect.error_body(413, f"Request body over {error.args[0]} bytes.")
-            await send_json(send, 413, body, dialect.response_headers(request_id))
+            await send_json(send, 413, body, own)
             return
         limit = self.config.max_concurrency
         if limit is not None and self.ledger.counters.open >= limit:
             self.ledger.counters.rejected += 1
-            extra = dialect.response_headers(request_id) + faults.retry_after_headers(1000)
-            await send_json(send, 429, dialect.error_body(429), extra)
+            await send_json(
+                send, 429, dialect.error_body(429), own + faults.retry_after_headers(1000)
+            )
             return
         if scenario is not None and scenario.recording is not None:
             recorded = scenario.recording
-            await self._replay(receive, send, recorded, stream_plan, request, raw, headers)
+            await self._replay(receive, send, recorded, stream_plan, request, raw, headers, own)
             return
         engine = self.engine
         if engine is not None and engine.full():  # vLLM's bounded queue refuses with a 503
             self.ledger.counters.rejected += 1
-            refusal = dialect.error_body(503)
-            await send_json(send, 503, refusal, dialect.response_headers(request_id))
+            await send_json(send, 503, dialect.error_body(503), own)
             return
         answer = pieces(request, stream_plan, dialect.new_call_id())
         budget: list[tuple[bytes, bytes]] = []
@@ -132,32 +124,27 @@ class Generation:
             if wait is not None:
                 self.ledger.counters.rejected += 1
                 wait_ms = math.ceil(min(wait, 3600.0) * 1000)
-                extra = dialect.response_headers(request_id) + faults.retry_after_headers(
-                    wait_ms, budget
-                )
+                extra = own + faults.retry_after_headers(wait_ms, budget)
                 await send_json(send, 429, dialect.error_body(429), extra)
                 return
-        answer_headers = dialect.response_headers(request_id) + budget
+        # Only a request that got this far meets its fault: a refusal above spends none of a
+        # `fault_times` sequence.
+        if not self._fault_strikes(stream_plan, raw):
+            stream_plan = dataclasses.replace(stream_plan, fault=None)
         cache, prompt_tokens = self.prefix_cache, request.prompt_tokens
         cached = 0 if cache is None else cache.cached_tokens(request.messages, prompt_tokens)
         entry = self.ledger.open(
-            StreamEntry(
+            self._entry(
+                request,
+                raw,
+                headers,
                 id=dialect.new_id(),
-                api=dialect.name,
-                model=request.model,
-                stream=request.stream,
                 mode=stream_plan.mode,
                 scenario=stream_plan.scenario,
                 fault=stream_plan.fault,
                 tokens_planned=answer.count,
                 ttft_ms=stream_plan.ttft_ms,
                 itl_ms=stream_plan.itl_ms,
-                request_id=headers.get("x-request-id"),
-                prompt_chars=request.prompt_chars,
-                started_at=time.time(),
-                request_body=raw[:MAX_RECORDED_BODY_BYTES],
-                request_bytes=len(raw),
-                request_headers=headers,
                 prefill_ms=prefill_ms(
                     prompt_tokens - cached,
                     stream_plan.prefill_ms_per_token,
@@ -168,17 +155,43 @@ class Generation:
         )
         if faults.is_http(stream_plan.fault):
             self.ledger.close(entry, "fault")
-            await faults.answer_http(
-                send,
-                dialect,
-                str(stream_plan.fault),
-                stream_plan.retry_after_ms,
-                dialect.response_headers(request_id),
-                budget,
-            )
+            fault = str(stream_plan.fault)
+            await faults.answer_http(send, dialect, fault, stream_plan.retry_after_ms, own, budget)
             return
-        run = _Run(send, dialect, request, stream_plan, entry, self.ledger, answer, answer_headers)
+        run = _Run(send, dialect, request, stream_plan, entry, self.ledger, answer, own + budget)
         await run.watched(receive, engine)
+
+    def _fault_strikes(self, stream_plan: StreamPlan, raw: bytes) -> bool:
+        """Whether the plan's fault happens to this request: always, unless `fault_times` or
+        `fault_rate` makes it depend on how often this very request came (only then is it
+        hashed and counted)."""
+        if stream_plan.fault is None:
+            return False
+        if stream_plan.fault_times is None and stream_plan.fault_rate >= 1:
+            return True
+        return self.fault_tally.strikes(
+            faults.request_key(self.dialect.path, raw),
+            stream_plan.fault_times,
+            stream_plan.fault_rate,
+            stream_plan.seed,
+        )
+
+    def _entry(
+        self, request: GenerationRequest, raw: bytes, headers: dict[str, str], **plan: Any
+    ) -> StreamEntry:
+        """A ledger entry: what the request was, as received, and `plan`, what it got."""
+        return StreamEntry(
+            api=self.dialect.name,
+            model=request.model,
+            stream=request.stream,
+            request_id=headers.get("x-request-id"),
+            prompt_chars=request.prompt_chars,
+            started_at=time.time(),
+            request_body=raw[:MAX_RECORDED_BODY_BYTES],
+            request_bytes=len(raw),
+            request_headers=headers,
+            **plan,
+        )
 
     async def _replay(
         self,
@@ -189,33 +202,26 @@ class Generation:
         request: GenerationRequest,
         raw: bytes,
         headers: dict[str, str],
+        own: list[tuple[bytes, bytes]],
     ) -> None:
         """Serve a recorded scenario as recorded: none of the mock's own schedule, text, faults,
         engine or budgets apply, only `replay_speed`."""
         speed, counts = stream_plan.replay_speed, recorded.counts
         ttft_ms, itl_ms = replay.schedule(recorded, counts, speed)
-        request_id = headers.get("x-request-id") or f"req_{secrets.token_hex(16)}"
         entry = self.ledger.open(
-            StreamEntry(
+            self._entry(
+                request,
+                raw,
+                headers,
                 id=recorded.answer_id or self.dialect.new_id(),
-                api=self.dialect.name,
-                model=request.model,
-                stream=request.stream,
                 mode="replay",
                 scenario=stream_plan.scenario,
                 fault=None,
                 tokens_planned=counts[-1] if counts else 0,
                 ttft_ms=ttft_ms,
                 itl_ms=itl_ms,
-                request_id=headers.get("x-request-id"),
-                prompt_chars=request.prompt_chars,
-                started_at=time.time(),
-                request_body=raw[:MAX_RECORDED_BODY_BYTES],
-                request_bytes=len(raw),
-                request_headers=headers,
             )
         )
-        own = self.dialect.response_headers(request_id)
         ledger = self.ledger
         await watched(
             receive,

@@ -3,10 +3,14 @@ request through, so a client's retry loop can be tested end to end; and a seeded
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import openai
 import pytest
 
+from ghoststream.harness.evidence import MockEvidence
+from ghoststream.harness.servers import serve_in_process
 from mock_llm.directive import directive
 from mock_llm.faults import FaultTally, request_key
 from tests.conftest import MockServer
@@ -75,3 +79,34 @@ async def test_reset_forgets_the_sequence(mock: MockServer) -> None:
         await mock.evidence.reset()
         statuses.append((await client.post("/chat/completions", json=body)).status_code)
     assert statuses == [500, 200, 500]
+
+
+async def test_a_refused_request_spends_none_of_the_sequence() -> None:
+    """Pushed back by --max-concurrency, a request has not met its fault: the same request,
+    once admitted, still gets it."""
+    args = ["--log-level", "warning", "--max-concurrency", "1"]
+    with serve_in_process("mock_llm", args) as server:
+        evidence = MockEvidence(server.url)
+        faulted = {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": directive(fault="http_500", fault_times=1) + " x"}
+            ],
+        }
+        holding = {
+            "model": "m",
+            "stream": True,
+            "messages": [{"role": "user", "content": directive(ttft_ms=60_000) + " hold"}],
+        }
+        async with httpx.AsyncClient(base_url=f"{server.url}/v1", timeout=10) as client:
+            async with client.stream("POST", "/chat/completions", json=holding):
+                async with asyncio.timeout(5):
+                    while (await evidence.stats())["open"] != 1:
+                        await asyncio.sleep(0.01)  # polling the mock's own counter
+                refused = await client.post("/chat/completions", json=faulted)
+            async with asyncio.timeout(5):
+                while (await evidence.stats())["open"] != 0:
+                    await asyncio.sleep(0.01)
+            admitted = await client.post("/chat/completions", json=faulted)
+            again = await client.post("/chat/completions", json=faulted)
+    assert (refused.status_code, admitted.status_code, again.status_code) == (429, 500, 200)
