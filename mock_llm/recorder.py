@@ -23,13 +23,13 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httptools
 import orjson
 import yaml
 
 from ghoststream.harness.client import api_request
+from ghoststream.harness.request import wire_request
 from ghoststream.protocols import DIALECTS
 
 from .recording import Chunk, Recording, scrub, to_document
@@ -100,29 +100,17 @@ async def capture(
     timeout: float = 600.0,
 ) -> Recording:
     """POST `body` to `url` and record the response as it arrives (unscrubbed: see `scrub`)."""
-    parts = urlsplit(url)
-    secure = parts.scheme == "https"
-    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    payload = orjson.dumps(body)
-    lines = [
-        f"POST {target} HTTP/1.1",
-        f"Host: {parts.netloc}",
-        "Accept: text/event-stream",
-        "Accept-Encoding: identity",
-        "Connection: close",
-        "Content-Type: application/json",
-        f"Content-Length: {len(payload)}",
-        *(f"{name}: {value}" for name, value in headers.items()),
-    ]
+    request = wire_request("POST", url, orjson.dumps(body), headers)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[None] = loop.create_future()
     protocol = _Capture(done)
-    context = ssl.create_default_context() if secure else None
-    transport, _ = await loop.create_connection(lambda: protocol, host, port, ssl=context)
+    context = ssl.create_default_context() if request.secure else None
+    transport, _ = await loop.create_connection(
+        lambda: protocol, request.host, request.port, ssl=context
+    )
     try:
         protocol.started = time.perf_counter()
-        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        transport.write(request.data)
         await asyncio.wait_for(done, timeout)
     finally:
         transport.close()

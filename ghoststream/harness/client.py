@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import httptools
 
 from ghoststream.harness.records import StreamRecord, StreamRecorder
+from ghoststream.harness.request import wire_request
 from ghoststream.harness.response import ResponseReader
 from ghoststream.protocols import dialect
 
@@ -152,23 +152,8 @@ async def timed_stream(
     `abort_after_s` seconds; a stream still open after `timeout` seconds is closed and recorded
     with a transport error, so nothing waits forever.
     """
-    parts = urlsplit(url)
-    secure = parts.scheme == "https"
-    host, port = parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80)
-    query = "&".join(q for q in (parts.query, urlencode(params) if params else "") if q)
-    target = (parts.path or "/") + (f"?{query}" if query else "")
-    payload = json.dumps(body).encode() if body is not None else b""
-    lines = [
-        f"{method} {target} HTTP/1.1",
-        f"Host: {host}:{port}",
-        "Accept: text/event-stream",
-        "Connection: close",
-        f"Content-Length: {len(payload)}",
-    ]
-    if body is not None:
-        lines.append("Content-Type: application/json")
-    lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+    payload = json.dumps(body).encode() if body is not None else None
+    request = wire_request(method, url, payload, headers, params)
 
     loop = asyncio.get_running_loop()
     record = StreamRecord(started_at=clock())
@@ -176,13 +161,16 @@ async def timed_stream(
     protocol = _StreamProtocol(StreamRecorder(record, dialect), clock, done, abort_after_tokens)
     try:
         transport, _ = await loop.create_connection(
-            lambda: protocol, host, port, ssl=ssl.create_default_context() if secure else None
+            lambda: protocol,
+            request.host,
+            request.port,
+            ssl=ssl.create_default_context() if request.secure else None,
         )
     except OSError as exc:
         record.transport_error = f"connect failed: {exc.strerror or exc}"
         record.ended_at = clock()
         return record
-    transport.write(request)
+    transport.write(request.data)
     timer = loop.call_later(abort_after_s, protocol.abort) if abort_after_s is not None else None
     try:
         await asyncio.wait_for(asyncio.shield(done), timeout)

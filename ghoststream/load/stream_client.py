@@ -18,11 +18,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
 
 import httptools
 
 from ghoststream.harness.records import StreamRecord, StreamRecorder
+from ghoststream.harness.request import wire_request
 from ghoststream.harness.response import ResponseReader
 
 Clock = Callable[[], float]
@@ -44,24 +44,10 @@ class StreamRequest:
 
     def wire(self) -> tuple[str, int, bytes]:
         """(host, port, request bytes)."""
-        parts = urlsplit(self.url)
-        if parts.scheme != "http":
+        request = wire_request(self.method, self.url, self.body, self.headers, self.params)
+        if request.secure:
             raise ValueError(f"only http:// targets are supported, got {self.url!r}")
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        target = (parts.path or "/") + (f"?{urlencode(self.params)}" if self.params else "")
-        body = self.body or b""
-        lines = [
-            f"{self.method} {target} HTTP/1.1",
-            f"Host: {host}:{port}",
-            "Accept: text/event-stream",
-            "Accept-Encoding: identity",
-            "Connection: close",
-            f"Content-Length: {len(body)}",
-        ]
-        if self.body is not None:
-            lines.append("Content-Type: application/json")
-        lines.extend(f"{name}: {value}" for name, value in self.headers.items())
-        return host, port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+        return request.host, request.port, request.data
 
 
 def connect(host: str, port: int, timeout: float) -> socket.socket:
