@@ -25,7 +25,7 @@ from typing import Any
 
 from ghoststream.harness.client import api_request, timed_stream
 from ghoststream.harness.records import StreamRecord
-from ghoststream.harness.stats import Summary, goodput_per_s, meets_slo, summarize
+from ghoststream.harness.stats import Summary, summarize
 from ghoststream.protocols import DIALECTS, FORMATS
 
 OpenStream = Callable[[int], Awaitable[StreamRecord]]
@@ -66,17 +66,15 @@ async def probe(
     max_tokens: int | None = None,
     api: str = "chat",
     rate: float | None = None,
+    ttft_slo_s: float | None = None,
+    tpot_slo_s: float | None = None,
 ) -> tuple[Summary, list[StreamRecord]]:
     """Probe an LLM API in its own dialect, as its SDK would call it at `base_url`."""
     request = api_request(api, base_url, prompt, model, api_key, max_tokens)
-
-    async def one(_i: int) -> StreamRecord:
-        return await timed_stream(
-            request.url, request.body, dialect=request.dialect, headers=request.headers
-        )
-
-    records = await run(one, streams, concurrency, rate)
-    return summarize(records), records
+    return await probe_url(
+        request.url, request.dialect, request.body, streams, concurrency, request.headers,
+        rate, ttft_slo_s, tpot_slo_s,
+    )  # fmt: skip
 
 
 async def probe_url(
@@ -87,15 +85,18 @@ async def probe_url(
     concurrency: int,
     headers: dict[str, str] | None = None,
     rate: float | None = None,
+    ttft_slo_s: float | None = None,
+    tpot_slo_s: float | None = None,
 ) -> tuple[Summary, list[StreamRecord]]:
-    """Probe your own streaming route: POST `body` (GET without one), read as `stream_format`."""
+    """Probe your own streaming route: POST `body` (GET without one), read as `stream_format`;
+    goodput counts the streams within the SLOs given."""
 
     async def one(_i: int) -> StreamRecord:
         method = "POST" if body is not None else "GET"
         return await timed_stream(url, body, method=method, dialect=stream_format, headers=headers)
 
     records = await run(one, streams, concurrency, rate)
-    return summarize(records), records
+    return summarize(records, ttft_slo_s, tpot_slo_s), records
 
 
 def format_summary(summary: Summary) -> str:
@@ -162,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     for module in args.plugin:
         importlib.import_module(module)
+    ttft_slo = args.slo_ttft_ms / 1000 if args.slo_ttft_ms is not None else None
+    tpot_slo = args.slo_itl_ms / 1000 if args.slo_itl_ms is not None else None
     if args.url is not None:
         if args.format not in FORMATS:
             sys.exit(f"unknown --format {args.format!r}; known: {', '.join(FORMATS)}")
@@ -170,25 +173,22 @@ def main(argv: Sequence[str] | None = None) -> None:
             body = json.loads(args.body.replace("{prompt}", json.dumps(args.prompt)[1:-1]))
         headers = dict(h.split(":", 1) for h in args.header)
         run_it = probe_url(
-            args.url, args.format, body, args.streams, args.concurrency, headers, args.rate
-        )
+            args.url, args.format, body, args.streams, args.concurrency, headers, args.rate,
+            ttft_slo, tpot_slo,
+        )  # fmt: skip
     else:
         key_variable = "ANTHROPIC_API_KEY" if args.api == "anthropic" else "OPENAI_API_KEY"
         key = args.api_key or os.environ.get(key_variable)
         run_it = probe(
             args.base_url, key, args.model, args.prompt, args.streams, args.concurrency,
-            args.max_tokens, args.api, args.rate,
+            args.max_tokens, args.api, args.rate, ttft_slo, tpot_slo,
         )  # fmt: skip
     summary, records = asyncio.run(run_it)
-    ttft_slo = args.slo_ttft_ms / 1000 if args.slo_ttft_ms is not None else None
-    tpot_slo = args.slo_itl_ms / 1000 if args.slo_itl_ms is not None else None
-    good = sum(meets_slo(r, ttft_slo, tpot_slo) for r in records)
+    good = summary.met_slo
     failed = [r for r in records if not r.ok]
     missed = len(records) - len(failed) - good
     report = {
         **asdict(summary),
-        "goodput_per_s": goodput_per_s(records, ttft_slo, tpot_slo),
-        "met_slo": good,
         "missed_slo": missed,
         "failures": [f"status {r.status} {r.transport_error or r.terminal_data}" for r in failed],
     }

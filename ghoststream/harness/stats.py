@@ -63,7 +63,11 @@ class Summary:
     output_tokens: int
     output_tokens_per_s: float
     goodput: float
-    """Share of streams that succeeded and met the TTFT SLO (1.0 when no SLO was given)."""
+    """Share of streams that succeeded within the SLOs given (1.0 of the good ones with none)."""
+    met_slo: int
+    """Streams that succeeded within the SLOs given."""
+    goodput_per_s: float
+    """Those streams per second of the run: vLLM's goodput."""
 
 
 def tpot(record: StreamRecord) -> float | None:
@@ -72,7 +76,11 @@ def tpot(record: StreamRecord) -> float | None:
     return (record.duration - record.ttft) / (record.tokens - 1)
 
 
-def summarize(records: Iterable[StreamRecord], ttft_slo_s: float | None = None) -> Summary:
+def summarize(
+    records: Iterable[StreamRecord],
+    ttft_slo_s: float | None = None,
+    tpot_slo_s: float | None = None,
+) -> Summary:
     records = list(records)
     ok = [r for r in records if r.ok]
     ttfts = [r.ttft for r in ok if r.ttft is not None]
@@ -83,7 +91,7 @@ def summarize(records: Iterable[StreamRecord], ttft_slo_s: float | None = None) 
     span_start = min((r.started_at for r in records), default=0.0)
     span_end = max((r.ended_at or r.started_at for r in records), default=0.0)
     span = span_end - span_start
-    good = [r for r in ok if ttft_slo_s is None or (r.ttft is not None and r.ttft <= ttft_slo_s)]
+    good = sum(meets_slo(r, ttft_slo_s, tpot_slo_s) for r in ok)
     return Summary(
         streams=len(records),
         failed=len(records) - len(ok),
@@ -93,7 +101,9 @@ def summarize(records: Iterable[StreamRecord], ttft_slo_s: float | None = None) 
         e2e=Distribution.of_seconds(e2es),
         output_tokens=tokens,
         output_tokens_per_s=tokens / span if span > 0 else math.nan,
-        goodput=len(good) / len(records) if records else math.nan,
+        goodput=good / len(records) if records else math.nan,
+        met_slo=good,
+        goodput_per_s=good / span if span > 0 else math.nan,
     )
 
 
@@ -108,15 +118,3 @@ def meets_slo(
         return False
     per_token = tpot(record)
     return tpot_slo_s is None or per_token is None or per_token <= tpot_slo_s
-
-
-def goodput_per_s(
-    records: Sequence[StreamRecord],
-    ttft_slo_s: float | None = None,
-    tpot_slo_s: float | None = None,
-) -> float:
-    """Requests that met the SLOs per second of the run (vLLM's goodput)."""
-    span_start = min((r.started_at for r in records), default=0.0)
-    span_end = max((r.ended_at or r.started_at for r in records), default=0.0)
-    good = sum(meets_slo(r, ttft_slo_s, tpot_slo_s) for r in records)
-    return good / (span_end - span_start) if span_end > span_start else math.nan

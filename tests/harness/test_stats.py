@@ -58,3 +58,16 @@ def test_summary_pools_gaps_and_counts_failures_and_goodput() -> None:
     assert summary.ttft.p50 == pytest.approx(200.0)
     assert summary.output_tokens == 5
     assert summary.goodput == pytest.approx(1 / 3)
+
+
+def test_goodput_share_and_rate_count_the_same_streams_under_both_slos() -> None:
+    """TTFT 0.1 s and TPOT 0.1 s meets both; TTFT 0.3 s misses the first; TPOT 0.4 s the second."""
+    records = [
+        _record(0.0, [0.1, 0.2, 0.3], 0.3),
+        _record(0.0, [0.3, 0.4], 0.4),
+        _record(0.0, [0.1, 0.5], 0.5),
+    ]
+    summary = summarize(records, ttft_slo_s=0.2, tpot_slo_s=0.16)
+    assert summary.met_slo == 1
+    assert summary.goodput == pytest.approx(1 / 3)
+    assert summary.goodput_per_s == pytest.approx(1 / 0.5)  # one stream in the run's 0.5 s
