@@ -101,7 +101,7 @@ def serve_service(mock: Endpoint, api: str = "chat", workers: int = 1) -> Iterat
         **UNLIMITED,
     }
     with serve_in_process("service", ["--workers", str(workers)], env=env) as server:
-        yield Endpoint("service", server.url, server.pid)
+        yield Endpoint("service", server.url, server.pid, "ghoststream")
 
 
 @pytest.fixture(scope="session")
@@ -113,7 +113,7 @@ def service(mock: Endpoint) -> Iterator[Endpoint]:
 @pytest.fixture(scope="session")
 def naive(mock: Endpoint) -> Iterator[Endpoint]:
     with serve_in_process("benchmarks.naive_relay", [], env=_relay_env(mock)) as server:
-        yield Endpoint("naive", server.url, server.pid)
+        yield Endpoint("naive", server.url, server.pid, "raw")
 
 
 @pytest.fixture(scope="session")

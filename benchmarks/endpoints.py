@@ -3,10 +3,9 @@ relay and through nginx. Each opens the same prompt, so their figures can be com
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from ghoststream.harness.client import Clock, openai_body, timed_stream
+from ghoststream.harness.client import openai_body, timed_stream
 from ghoststream.harness.evidence import MockEvidence
 from ghoststream.harness.records import StreamRecord
 
@@ -18,19 +17,14 @@ class Endpoint:
     name: str
     base_url: str
     pid: int | None = None
-    stream_format: str = ""
-    """What its streams are, when its name does not say (`ghoststream`, `chat`, `raw`)."""
+    dialect: str = "chat"
+    """What its streams are: `chat` (the mock's API, and nginx passing it through),
+    `ghoststream` (the service), `raw` (the naive relay)."""
 
     @property
     def evidence(self) -> MockEvidence:
         """The mock's account of its streams (meaningful for the `direct` endpoint)."""
         return MockEvidence(self.base_url)
-
-    @property
-    def dialect(self) -> str:
-        if self.stream_format:
-            return self.stream_format
-        return {"direct": "chat", "service": "ghoststream", "naive": "raw"}.get(self.name, "chat")
 
     async def stream(
         self,
@@ -40,7 +34,6 @@ class Endpoint:
         abort_after_s: float | None = None,
         timeout: float = 60.0,
         request_id: str | None = None,
-        clock: Clock = time.perf_counter,
     ) -> StreamRecord:
         """One stream; `request_id` reaches the mock's ledger through any relay (the service
         forwards it, nginx passes it on), so the two sides of one stream can be matched."""
@@ -63,5 +56,4 @@ class Endpoint:
             abort_after_s=abort_after_s,
             timeout=timeout,
             headers={"X-Request-Id": request_id} if request_id else None,
-            clock=clock,
         )

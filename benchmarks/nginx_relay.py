@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks.endpoints import Endpoint
-from ghoststream.harness.servers import listening_socket, wait_until_serving
+from ghoststream.harness.servers import free_port, wait_until_serving
 
 CONFIG = """
 daemon off;
@@ -73,9 +73,7 @@ def version(binary: str) -> str:
 @contextmanager
 def serve_nginx(binary: str, upstream: Endpoint) -> Iterator[Endpoint]:
     """nginx relaying `upstream` (the mock's root URL) on an ephemeral loopback port."""
-    sock = listening_socket()
-    port = sock.getsockname()[1]
-    sock.close()  # nginx binds it itself; the port was free a moment ago
+    port = free_port()  # nginx binds it itself
     with tempfile.TemporaryDirectory(prefix="ghoststream-nginx-") as prefix:
         config = Path(prefix) / "nginx.conf"
         target = upstream.base_url.removeprefix("http://")

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from benchmarks.endpoints import Endpoint
 from benchmarks.load import run_streams
 from ghoststream.harness.records import StreamRecord
 
 
+def _request_id(endpoint: Endpoint, round_no: int, index: int) -> str:
+    return f"{endpoint.name}-{round_no}-{index}".replace(" ", "_")
+
+
 async def waves(
     endpoints: list[Endpoint], prompt: str, concurrency: int, rounds: int
 ) -> dict[str, list[StreamRecord]]:
     """`rounds` waves of `concurrency` simultaneous streams per endpoint, endpoints interleaved
-    wave by wave so that the machine's noise falls on all of them alike."""
+    wave by wave so that the machine's noise falls on all of them alike. Each stream carries a
+    request id (`_request_id`), so the mock's record of it can be found."""
     records: dict[str, list[StreamRecord]] = {e.name: [] for e in endpoints}
     for round_no in range(rounds):
         for endpoint in endpoints:
             label = f"{endpoint.name} c={concurrency} {round_no + 1}/{rounds}"
             batch = await run_streams(
-                lambda _i, e=endpoint: e.stream(prompt), concurrency, concurrency, label
+                lambda i, e=endpoint, n=round_no: e.stream(prompt, request_id=_request_id(e, n, i)),
+                concurrency,
+                concurrency,
+                label,
             )
             records[endpoint.name].extend(batch)
     return records
@@ -33,33 +40,25 @@ async def added_ttft_waves(
     less the mock's own (its first token's send time less its request's arrival), matched by
     request id. Percentiles of these are sound, unlike a difference of two percentiles."""
     await mock.evidence.reset()
-    tagged: dict[str, list[tuple[str, StreamRecord]]] = {r.name: [] for r in relays}
-    for round_no in range(rounds):
-        for relay in relays:
-
-            async def one(i: int, relay: Endpoint = relay) -> StreamRecord:
-                rid = f"{relay.name}-{round_no}-{i}".replace(" ", "_")
-                record = await relay.stream(prompt, request_id=rid, clock=time.time)
-                tagged[relay.name].append((rid, record))
-                return record
-
-            label = f"{relay.name} c={concurrency} {round_no + 1}/{rounds}"
-            await run_streams(one, concurrency, concurrency, label)
+    records = await waves(relays, prompt, concurrency, rounds)
     seen = {
         entry["request_id"]: entry
         for entry in await mock.evidence.requests(wait_until_closed=10)
         if entry["first_token_at"] is not None
     }
     added: dict[str, list[float]] = {}
-    for name, pairs in tagged.items():
-        bad = [failures([record]) for _, record in pairs if not record.ok]
-        assert not bad, (name, bad[:5])
-        added[name] = [
+    for relay in relays:
+        batch = records[relay.name]
+        assert not failures(batch), (relay.name, failures(batch)[:5])
+        ids = [_request_id(relay, n, i) for n in range(rounds) for i in range(concurrency)]
+        added[relay.name] = [
             1000 * ((r.token_times[0] - r.started_at) - (e["first_token_at"] - e["started_at"]))
-            for rid, r in pairs
+            for rid, r in zip(ids, batch, strict=True)
             if (e := seen.get(rid)) is not None and r.token_times
         ]
-        assert len(added[name]) == len(pairs), f"{name}: streams missing from the mock's ledger"
+        assert len(added[relay.name]) == len(batch), (
+            f"{relay.name}: streams missing from the ledger"
+        )
     return added
 
 

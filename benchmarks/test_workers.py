@@ -30,7 +30,6 @@ def test_added_ttft_one_worker_vs_two(
                 dataclasses.replace(
                     stack.enter_context(serve_service(mock, workers=workers)),
                     name=f"{workers} worker{'s' if workers > 1 else ''}",
-                    stream_format="ghoststream",
                 )
                 for workers in (1, 2)
             ]

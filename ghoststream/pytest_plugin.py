@@ -14,12 +14,13 @@ is the same mock as a plain ASGI app, for tests that want no sockets at all.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
+from ghoststream.harness.evidence import MockEvidence
 from ghoststream.harness.servers import serve_in_thread
 from ghoststream.mock import (
     MockApp,
@@ -63,7 +64,6 @@ class MockLLM:
     url: str
     """The root URL, as the anthropic SDK takes it."""
     app: MockApp
-    _test_scenarios: list[Scenario] = field(default_factory=list)
 
     @property
     def base_url(self) -> str:
@@ -76,7 +76,6 @@ class MockLLM:
         chosen = parse_scenarios(scenarios)
         if controls:
             chosen.append(catch_all(controls))
-        self._test_scenarios = chosen
         use_scenarios(self.app, chosen)
 
     def requests(self, wait_until_closed: float = 5.0) -> list[dict[str, Any]]:
@@ -92,11 +91,7 @@ class MockLLM:
         return list(response.json()["requests"])
 
     async def arequests(self, wait_until_closed: float = 5.0) -> list[dict[str, Any]]:
-        params = {"wait_until_closed": wait_until_closed}
-        async with httpx.AsyncClient(timeout=wait_until_closed + 10) as client:
-            response = await client.get(f"{self.url}/mock/requests", params=params)
-        response.raise_for_status()
-        return list(response.json()["requests"])
+        return await MockEvidence(self.url).requests(wait_until_closed)
 
     def reset(self) -> None:
         """Forget earlier requests and counters."""

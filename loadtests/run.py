@@ -17,14 +17,13 @@ import argparse
 import contextlib
 import resource
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghoststream.harness.servers import LOOPBACK, serve_in_process
+from ghoststream.harness.servers import LOOPBACK, free_port, serve_in_process
 from ghoststream.load.options import listing
 from ghoststream.load.saturation import INVALID_EXIT_CODE as INVALID
 
@@ -135,13 +134,6 @@ def raise_fd_limit() -> tuple[int, int]:
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def servers(scenario: Scenario) -> Iterator[tuple[str, str]]:
     """(Locust's host, the mock's URL), each server a child process stopped on exit."""
@@ -150,11 +142,6 @@ def servers(scenario: Scenario) -> Iterator[tuple[str, str]]:
             "OPENAI_BASE_URL": f"{mock.url}/v1",
             "OPENAI_API_KEY": FAKE_KEY,
             "LOG_LEVEL": "warning",
-            # One Locust machine is one client address: the service's per-client limits are off.
-            "GHOSTSTREAM_RATE_PER_CLIENT_S": "0",
-            "GHOSTSTREAM_MAX_STREAMS_PER_CLIENT": "1000000",
-            "GHOSTSTREAM_MAX_CONNECTIONS_PER_CLIENT": "0",
-            "GHOSTSTREAM_MAX_STREAMS": "1000000",
         }
         if scenario.target == "mock":
             yield mock.url, mock.url

@@ -34,6 +34,15 @@ def listening_socket(host: str = LOOPBACK, port: int = 0) -> socket.socket:
     return sock
 
 
+def free_port() -> int:
+    """A loopback port free a moment ago, for a server that binds its own socket (nginx,
+    Locust's master); a server of ours takes an inherited `listening_socket()` instead."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def base_url(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://{host}:{port}"
