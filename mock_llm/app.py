@@ -34,11 +34,10 @@ VERSION = "0.11.0"
 class MockApp:
     """Sends each dialect's `POST` route straight to its raw ASGI handler, the rest to FastAPI."""
 
-    def __init__(self, config: MockConfig, api: FastAPI, routes: dict[str, Generation]) -> None:
-        self.config = config
+    def __init__(self, ledger: Ledger, api: FastAPI, routes: dict[str, Generation]) -> None:
+        self.ledger = ledger
         self.api = api
         self.routes = routes
-        self.ledger = next(iter(routes.values())).ledger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -142,4 +141,4 @@ def create_app(config: MockConfig | None = None, guard: ConnectionGuard | None =
         return {"version": VERSION}
 
     openapi.install(api)
-    return MockApp(config, api, routes)
+    return MockApp(ledger, api, routes)

@@ -23,13 +23,15 @@ Headers = list[tuple[bytes, bytes]]
 @dataclass
 class Bucket:
     per_minute: int
-    level: float = -1.0
-    updated: float = 0.0
+    level: float = field(init=False)
+    """Starts full: a minute's allowance."""
+    updated: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.level = float(self.per_minute)
 
     def refill(self, now: float) -> None:
-        if self.level < 0:
-            self.level = float(self.per_minute)
-        else:
+        if self.updated is not None:
             rate = self.per_minute / 60.0
             self.level = min(float(self.per_minute), self.level + (now - self.updated) * rate)
         self.updated = now
@@ -49,8 +51,8 @@ class RateLimits:
     rpm: int | None = None
     tpm: int | None = None
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
-    _requests: Bucket | None = None
-    _tokens: Bucket | None = None
+    _requests: Bucket | None = field(init=False)
+    _tokens: Bucket | None = field(init=False)
 
     def __post_init__(self) -> None:
         self._requests = Bucket(self.rpm) if self.rpm else None

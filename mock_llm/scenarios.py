@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,16 @@ class Scenario:
     pattern: re.Pattern[str] | None = field(default=None, compare=False)
     recording: Recording | None = field(default=None, compare=False)
 
-    def matches(self, prompt: str) -> bool:
+    def matches(self, prompt: str, lowered: str) -> bool:
+        """`lowered` is `prompt.lower()`, made once for all the scenarios tried."""
         if self.pattern is not None:
             return self.pattern.search(prompt) is not None
-        return self.substring is not None and self.substring.lower() in prompt.lower()
+        return self._needle is not None and self._needle in lowered
+
+    @cached_property
+    def _needle(self) -> str | None:
+        """`substring` lower-cased, once for every request it is tried on."""
+        return None if self.substring is None else self.substring.lower()
 
 
 def parse(document: Any) -> list[Scenario]:
@@ -98,11 +105,12 @@ def find(
 ) -> Scenario | None:
     """The scenario named `name`, or else the first whose match fits `prompt` (skipping
     recordings of an API other than `api`, so a chat recording never answers `/v1/messages`)."""
+    lowered = prompt.lower() if name is None else ""
     for scenario in scenarios:
         if name is not None:
             if scenario.name == name:
                 return scenario
-        elif scenario.matches(prompt) and (
+        elif scenario.matches(prompt, lowered) and (
             api is None or scenario.recording is None or scenario.recording.api == api
         ):
             return scenario

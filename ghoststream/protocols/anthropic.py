@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 import orjson
 
 from ghoststream.protocols.decoding import (
-    DecodeFailure,
     StreamDecoder,
     count,
     finish_reason,
+    reported_error,
     usage,
 )
 from ghoststream.protocols.dialect import (
@@ -225,12 +225,7 @@ class AnthropicDecoder(StreamDecoder):
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":
-            error = data.get("error")
-            error = error if type(error) is dict else None
-            message = error.get("message") if error is not None else None
-            raise DecodeFailure(
-                "error", message if type(message) is str else "error event in stream", error
-            )
+            raise reported_error(data.get("error"))
         elif type(kind) is not str:
             raise TypeError("type")
 

@@ -31,7 +31,6 @@ from ghoststream.protocols.dialect import (
     json_bytes,
     optional_bool,
     optional_count,
-    random_id,
     required_str,
 )
 from ghoststream.protocols.openai_chunks import ChunkStreamDecoder
@@ -299,10 +298,6 @@ class ChatDialect(Dialect):
 
     def response_headers(self, request_id: str) -> list[tuple[bytes, bytes]]:
         return openai_errors.response_headers(request_id)
-
-
-def completion_id(prefix: str = "chatcmpl-") -> str:
-    return random_id(prefix)
 
 
 DIALECT = ChatDialect()

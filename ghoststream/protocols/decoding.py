@@ -96,6 +96,13 @@ class StreamDecoder:
         raise NotImplementedError
 
 
+def reported_error(error: object, default: str = "error event in stream") -> DecodeFailure:
+    """The failure an API's own error event reports: its message when it gave one as text."""
+    found = error if type(error) is dict else None
+    message = found.get("message") if found is not None else None
+    return DecodeFailure("error", message if type(message) is str else default, found)
+
+
 def finish_reason(value: object) -> str:
     """A finish reason as the wire gave it, if it is one: a short lower-case word."""
     if type(value) is not str or not _REASON.fullmatch(value):

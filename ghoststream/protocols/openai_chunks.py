@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ghoststream.protocols.decoding import DecodeFailure, StreamDecoder, finish_reason, usage
+from ghoststream.protocols.decoding import StreamDecoder, finish_reason, reported_error, usage
 from ghoststream.protocols.sse import ServerSentEvent
 
 
@@ -24,13 +24,7 @@ class ChunkStreamDecoder(StreamDecoder):
         if type(chunk) is not dict:
             raise TypeError("chunk")
         if "error" in chunk:
-            error = chunk["error"]
-            detail = error.get("message") if type(error) is dict else None
-            raise DecodeFailure(
-                "error",
-                detail if type(detail) is str else "error event in stream",
-                error if type(error) is dict else None,
-            )
+            raise reported_error(chunk["error"])
         choices = chunk.get("choices")
         if choices:
             choice = choices[0]

@@ -24,7 +24,11 @@ import orjson
 
 from ghoststream.protocols import openai_errors
 from ghoststream.protocols.chat import parse_tools
-from ghoststream.protocols.decoding import DecodeFailure, StreamDecoder, count, usage
+from ghoststream.protocols.decoding import (
+    StreamDecoder,
+    reported_error,
+    usage,
+)
 from ghoststream.protocols.dialect import (
     Answer,
     Dialect,
@@ -345,9 +349,10 @@ class ResponsesDecoder(StreamDecoder):
             self._end(data["response"])
         elif kind == "response.failed":
             response = data["response"]
-            _fail(response.get("error") if type(response) is dict else None, "response failed")
+            error = response.get("error") if type(response) is dict else None
+            raise reported_error(error, "response failed")
         elif kind == "error":
-            _fail(data.get("error", data), "error event in stream")
+            raise reported_error(data.get("error", data))
         elif type(kind) is not str:
             raise TypeError("type")
 
@@ -356,7 +361,7 @@ class ResponsesDecoder(StreamDecoder):
             raise TypeError("response")
         found = response.get("usage")
         if found is not None:
-            self.usage = usage(count(found["input_tokens"]), count(found["output_tokens"]))
+            self.usage = usage(found["input_tokens"], found["output_tokens"])
         output = response["output"]
         if type(output) is not list:
             raise TypeError("output")
@@ -368,13 +373,6 @@ class ResponsesDecoder(StreamDecoder):
         else:
             self.finish_reason = "stop"
         self.done = True
-
-
-def _fail(error: Any, default: str) -> None:
-    """Raise the failure an `error` or `response.failed` event reports."""
-    error = error if type(error) is dict else None
-    message = error.get("message") if error is not None else None
-    raise DecodeFailure("error", message if type(message) is str else default, error)
 
 
 def _input(value: Any) -> list[Message]:

@@ -11,7 +11,7 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from ghoststream.protocols import chat, openai_errors
-from ghoststream.protocols.chat import DIALECT, DONE, ChunkWriter, completion_id
+from ghoststream.protocols.chat import DIALECT, DONE, ChunkWriter
 from ghoststream.protocols.dialect import Answer, InvalidRequest, ToolCall
 from ghoststream.protocols.sse import decode_all
 
@@ -127,7 +127,7 @@ def test_completion_is_a_whole_chat_completion() -> None:
 
 
 def test_completion_ids_look_like_openai_ones_and_do_not_repeat() -> None:
-    ids = {completion_id() for _ in range(1000)}
+    ids = {DIALECT.new_id() for _ in range(1000)}
     assert len(ids) == 1000
     for value in ids:
         assert value.startswith("chatcmpl-") and len(value) == len("chatcmpl-") + 29
