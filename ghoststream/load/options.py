@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ghoststream.load.saturation import Limits
+from ghoststream.protocols import DIALECTS
 
 FAULTS = (
     "http_429,http_500,http_503,error_midstream,drop_midstream,malformed_midstream,stall_midstream"
@@ -47,7 +48,7 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
         "--api",
         {
             "default": "chat",
-            "choices": ["chat", "responses", "anthropic", "completions"],
+            "choices": sorted(DIALECTS),
             "help": "DirectUser's dialect: the mock's route it streams from",
         },
     ),

@@ -137,7 +137,9 @@ class StreamUser(User):
         live_ttft: bool = True,
     ) -> StreamRecord:
         """Run one stream to its end and report it; `scheduled_at` (perf_counter) is when an
-        open-loop schedule wanted it to start."""
+        open-loop schedule wanted it to start. Waits first while a refusal's Retry-After runs
+        (`back_off`)."""
+        gevent.sleep(max(0.0, self.resume_at - time.perf_counter()))
         request = self.request(prompt, expect, timeout_s)
         started_wall = time.time()
         record = StreamRecord(started_at=time.perf_counter())
@@ -188,15 +190,15 @@ class StreamUser(User):
         return record
 
     def back_off(self, record: StreamRecord) -> None:
-        """After a 429 or 503, wait what the target asked (Retry-After, bounded) before the next
-        stream. Asking again at once would send a target that refuses about a thousand refusals
-        a second, a measure of how fast the generator hears no. The refusal stays a failure."""
+        """After a 429 or 503, no new stream before what the target asked (Retry-After,
+        bounded): `stream` waits it out, an open-loop schedule skips the arrivals it covers.
+        Asking again at once would send a target that refuses about a thousand refusals a
+        second, a measure of how fast the generator hears no. The refusal stays a failure."""
         if record.status not in REFUSALS:
             return
         asked = record.retry_after
         wait = min(self.retry_default_s if asked is None else asked, self.retry_max_s)
-        self.resume_at = time.perf_counter() + wait
-        gevent.sleep(wait)
+        self.resume_at = max(self.resume_at, time.perf_counter() + wait)
 
     def fire(
         self,
