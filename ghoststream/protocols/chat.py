@@ -29,9 +29,11 @@ from ghoststream.protocols.dialect import (
     ToolCall,
     json_body,
     json_bytes,
+    one_choice,
     optional_bool,
     optional_count,
     required_str,
+    stream_options,
 )
 from ghoststream.protocols.openai_chunks import ChunkStreamDecoder
 
@@ -234,18 +236,8 @@ class ChatDialect(Dialect):
                 )
             flat.append((role, _text_of(message.get("content"), index)))
         stream = optional_bool(body, "stream")
-        options = body.get("stream_options")
-        if options is not None and not stream:
-            raise InvalidRequest(
-                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                "stream_options",
-            )
-        if options is not None and type(options) is not dict:
-            raise InvalidRequest("Invalid type for 'stream_options'.", "stream_options")
-        include_usage = optional_bool(options or {}, "include_usage")
-        n = body.get("n")
-        if n is not None and (type(n) is not int or n != 1):
-            raise InvalidRequest("The mock answers one choice only: 'n' must be 1.", "n")
+        include_usage = optional_bool(stream_options(body, stream), "include_usage")
+        one_choice(body)
         limit = optional_count(body, "max_completion_tokens")
         legacy = optional_count(body, "max_tokens")
         tools, tool_choice = parse_tools(body)

@@ -27,9 +27,11 @@ from ghoststream.protocols.dialect import (
     StreamWriter,
     json_body,
     json_bytes,
+    one_choice,
     optional_bool,
     optional_count,
     required_str,
+    stream_options,
 )
 from ghoststream.protocols.openai_chunks import ChunkStreamDecoder
 
@@ -141,24 +143,15 @@ class CompletionsDialect(Dialect):
         model = required_str(body, "model", "you must provide a model parameter")
         prompt = _prompt(body)
         stream = optional_bool(body, "stream")
-        options = body.get("stream_options")
-        if options is not None and not stream:
-            raise InvalidRequest(
-                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                "stream_options",
-            )
-        if options is not None and type(options) is not dict:
-            raise InvalidRequest("Invalid type for 'stream_options'.", "stream_options")
-        n = body.get("n")
-        if n is not None and (type(n) is not int or n != 1):
-            raise InvalidRequest("The mock answers one choice only: 'n' must be 1.", "n")
+        options = stream_options(body, stream)
+        one_choice(body)
         limit = optional_count(body, "max_tokens")
         return GenerationRequest(
             model=model,
             stream=stream,
             messages=(("user", prompt),),
             max_tokens=DEFAULT_MAX_TOKENS if limit is None else limit,
-            include_usage=optional_bool(options or {}, "include_usage"),
+            include_usage=optional_bool(options, "include_usage"),
         )
 
     def writer(self, id: str, created: int, request: GenerationRequest) -> CompletionWriter:

@@ -250,6 +250,28 @@ def optional_bool(body: Mapping[str, Any], name: str) -> bool:
     return value
 
 
+def stream_options(body: Mapping[str, Any], stream: bool) -> Mapping[str, Any]:
+    """OpenAI's `stream_options`: an object, and only with `stream`; `{}` when absent."""
+    options = body.get("stream_options")
+    if options is None:
+        return {}
+    if not stream:
+        raise InvalidRequest(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        )
+    if type(options) is not dict:
+        raise InvalidRequest("Invalid type for 'stream_options'.", "stream_options")
+    return options
+
+
+def one_choice(body: Mapping[str, Any]) -> None:
+    """`n`, if given, must be 1: the mock answers one choice."""
+    n = body.get("n")
+    if n is not None and (type(n) is not int or n != 1):
+        raise InvalidRequest("The mock answers one choice only: 'n' must be 1.", "n")
+
+
 def required_str(body: Mapping[str, Any], name: str, message: str) -> str:
     value = body.get(name)
     if type(value) is not str or not value:

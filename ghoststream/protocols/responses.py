@@ -44,6 +44,7 @@ from ghoststream.protocols.dialect import (
     optional_count,
     random_id,
     required_str,
+    stream_options,
 )
 from ghoststream.protocols.sse import ServerSentEvent
 
@@ -477,15 +478,7 @@ class ResponsesDialect(Dialect):
             messages.append(("developer", instructions))
         messages.extend(_input(body.get("input")))
         stream = optional_bool(body, "stream")
-        options = body.get("stream_options")
-        if options is not None and not stream:
-            raise InvalidRequest(
-                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                "stream_options",
-            )
-        if options is not None and type(options) is not dict:
-            raise InvalidRequest("Invalid type for 'stream_options'.", "stream_options")
-        options = options or {}
+        options = stream_options(body, stream)
         if "include_obfuscation" in options:
             echo["include_obfuscation"] = optional_bool(options, "include_obfuscation")
         tools, tool_choice = parse_tools(body)
