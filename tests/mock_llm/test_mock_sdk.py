@@ -14,28 +14,16 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from ghoststream.harness.servers import RunningProcess, serve_in_process
+from tests.mock_llm.openai_clients import TIMEOUT_S, OpenAIClients
 
 if TYPE_CHECKING:
     from tests.conftest import MockServer
 
-TIMEOUT_S = 5.0
-"""The SDK's own timeout: long enough that a stream ending early is not mistaken for one."""
 KEY = "sk-mock-right-key"
 
 
-class SDK:
-    """The sync or the async client behind one awaitable face, so one test body tests both."""
-
-    def __init__(self, kind: str, base_url: str, api_key: str = "sk-anything") -> None:
-        self.kind = kind
-        options: dict[str, Any] = {
-            "base_url": base_url,
-            "api_key": api_key,
-            "max_retries": 0,
-            "timeout": TIMEOUT_S,
-        }
-        self.sync = openai.OpenAI(**options) if kind == "sync" else None
-        self.async_ = openai.AsyncOpenAI(**options) if kind == "async" else None
+class SDK(OpenAIClients):
+    """Chat Completions through the sync or the async client."""
 
     async def create(self, prompt: str, **params: Any) -> ChatCompletion:
         """A `stream: false` completion."""
@@ -67,12 +55,6 @@ class SDK:
             return [model.id for model in self.sync.models.list()]
         assert self.async_ is not None
         return [model.id async for model in self.async_.models.list()]
-
-    async def close(self) -> None:
-        if self.sync is not None:
-            self.sync.close()
-        if self.async_ is not None:
-            await self.async_.close()
 
 
 def _args(prompt: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -12,25 +12,16 @@ import openai
 import pytest
 from openai.types import Completion
 
+from tests.mock_llm.openai_clients import TIMEOUT_S, OpenAIClients
+
 if TYPE_CHECKING:
     from tests.conftest import MockServer
 
-TIMEOUT_S = 5.0
 USAGE = {"include_usage": True}
 
 
-class Completions:
-    """The sync or the async client behind one awaitable face, so one test body tests both."""
-
-    def __init__(self, kind: str, base_url: str) -> None:
-        options: dict[str, Any] = {
-            "base_url": base_url,
-            "api_key": "sk-anything",
-            "max_retries": 0,
-            "timeout": TIMEOUT_S,
-        }
-        self.sync = openai.OpenAI(**options) if kind == "sync" else None
-        self.async_ = openai.AsyncOpenAI(**options) if kind == "async" else None
+class Completions(OpenAIClients):
+    """Legacy completions through the sync or the async client."""
 
     async def create(self, prompt: str | list[str], **params: Any) -> Completion:
         args = {"model": "gpt-3.5-turbo-instruct", "prompt": prompt, **params}
@@ -56,12 +47,6 @@ class Completions:
             async for chunk in await self.async_.completions.create(**args):
                 chunks.append(chunk)
         return chunks
-
-    async def close(self) -> None:
-        if self.sync is not None:
-            self.sync.close()
-        if self.async_ is not None:
-            await self.async_.close()
 
 
 def _text(chunks: list[Completion]) -> str:

@@ -14,10 +14,11 @@ import openai
 import pytest
 from openai.types.responses import ParsedResponse, Response, ResponseStreamEvent
 
+from tests.mock_llm.openai_clients import TIMEOUT_S, OpenAIClients
+
 if TYPE_CHECKING:
     from tests.conftest import MockServer
 
-TIMEOUT_S = 5.0
 SCHEMA = {
     "type": "object",
     "properties": {"city": {"type": "string"}},
@@ -28,18 +29,8 @@ TOOL: dict[str, Any] = {"type": "function", "name": "get_weather", "parameters":
 MESSAGE = "The server had an error while processing your request."
 
 
-class Responses:
-    """The sync or the async client behind one awaitable face, so one test body tests both."""
-
-    def __init__(self, kind: str, base_url: str) -> None:
-        options: dict[str, Any] = {
-            "base_url": base_url,
-            "api_key": "sk-anything",
-            "max_retries": 0,
-            "timeout": TIMEOUT_S,
-        }
-        self.sync = openai.OpenAI(**options) if kind == "sync" else None
-        self.async_ = openai.AsyncOpenAI(**options) if kind == "async" else None
+class Responses(OpenAIClients):
+    """The Responses API through the sync or the async client."""
 
     async def create(self, prompt: str | list[Any], **params: Any) -> Response:
         args = {"model": "gpt-4o-mini", "input": prompt, **params}
@@ -76,12 +67,6 @@ class Responses:
         assert self.async_ is not None
         async with self.async_.responses.stream(**args) as astream:
             return [event async for event in astream], await astream.get_final_response()
-
-    async def close(self) -> None:
-        if self.sync is not None:
-            self.sync.close()
-        if self.async_ is not None:
-            await self.async_.close()
 
 
 def _deltas(events: list[Any]) -> list[str]:
